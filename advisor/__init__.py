@@ -1,0 +1,1 @@
+"""rightfit advisor: questionnaire + rule table -> ranked recommendation (no torch import)."""

@@ -1,0 +1,284 @@
+"""Run records: the one place their schema is written down.
+
+A run writes ``runs/<run-id>/``::
+
+    config.resolved.yaml   the full RunConfig after defaults, file and overrides
+    env.json               EnvRecord: versions, hardware, threads, seeds, git commit
+    plan.yaml              the advisor's plan, when the run came from one (optional)
+    records/<candidate>.json   one CandidateRecord per candidate (and seed)
+    .lock                  held while the run is in progress
+
+The report renders only from these files, so it can be rebuilt without re-running anything.
+Files are written to a temp name and renamed (:func:`harness.config.atomic_write`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, TypedDict
+
+from harness.config import RunConfig, atomic_write, dump_yaml, to_dict
+from harness.errors import UserError
+
+SCHEMA_VERSION = 1
+
+
+class MetricValue(TypedDict, total=False):
+    value: float | None      # None = n/a (the suite part it needs is missing)
+    ci_low: float | None     # bootstrap 95% interval
+    ci_high: float | None
+    n: int                   # items the value is computed over
+    higher_is_better: bool
+    note: str                # why a value is n/a, or how it was computed
+
+
+class Example(TypedDict, total=False):
+    id: str
+    part: str                # "test", "test_updated", "probes"
+    kind: str                # e.g. "seen_fact", "docs_only", "general"
+    question: str
+    reference: str
+    aliases: list[str]
+    gold_sources: list[str]
+    answer: str
+    sources: list[str]       # doc ids the candidate used (RAG); [] when it cites nothing
+    scores: dict[str, float]  # per-example metric values (em, f1, rouge_l, style...)
+    seconds: float
+    retrieval_seconds: float
+    prompt_tokens: int
+    generated_tokens: int
+
+
+class ArtifactInfo(TypedDict, total=False):
+    path: str
+    key: str                 # cache key: hash of technique config, base model, suite version, seed
+    cache_hit: bool
+    size_bytes: int
+    trainable_params: int
+    total_params: int
+    build_seconds: float
+    peak_memory_mb: float
+
+
+class TrainLog(TypedDict, total=False):
+    steps: int
+    train_loss: list[list[float]]     # [[step, loss], ...]
+    eval_loss: list[list[float]]      # held-out loss, [[step, loss], ...]
+    resumed_from_step: int | None
+
+
+class CandidateRecord(TypedDict, total=False):
+    schema_version: int
+    run_id: str
+    candidate: str           # display name, e.g. "lora" or "lora@seed1"
+    technique: str           # registry name
+    seed: int
+    base_model: str
+    suite: dict[str, Any]    # {"name", "version", "language"}
+    technique_config: dict[str, Any]
+    artifact: ArtifactInfo
+    train: TrainLog
+    metrics: dict[str, MetricValue]
+    comparisons: dict[str, Any]   # paired tests against other candidates
+    examples: list[Example]
+    timings: dict[str, float]     # seconds: build, eval, ...
+    created: str                  # ISO 8601 UTC
+
+
+class EnvRecord(TypedDict, total=False):
+    python: str
+    platform: str
+    packages: dict[str, str | None]
+    cpu: str
+    cpu_count: int
+    torch_threads: int | None
+    gpu: str | None
+    seeds: list[int]
+    git_commit: str | None
+    hostname: str
+    created: str
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def new_run_id(prefix: str = "run") -> str:
+    return f"{prefix}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid() % 10000:04d}"
+
+
+def _version(name: str) -> str | None:
+    from importlib import metadata
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def collect_env(seeds: list[int]) -> EnvRecord:
+    """Versions, hardware and seeds. Reads torch only if it is already imported."""
+    torch = sys.modules.get("torch")
+    gpu = None
+    if torch is not None and torch.cuda.is_available():
+        gpu = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+    return EnvRecord(
+        python=platform.python_version(), platform=platform.platform(),
+        packages={p: _version(p) for p in ("rightfit", "torch", "transformers", "peft", "bitsandbytes",
+                                           "sentence-transformers", "faiss-cpu", "rank-bm25", "rouge-score",
+                                           "sacrebleu", "tokenizers", "accelerate")},
+        cpu=_cpu_name(), cpu_count=os.cpu_count() or 1,
+        torch_threads=torch.get_num_threads() if torch is not None else None,
+        gpu=gpu, seeds=list(seeds), git_commit=_git_commit(), hostname=socket.gethostname(), created=now_iso())
+
+
+def write_json(path: str | os.PathLike, data: Any) -> None:
+    atomic_write(path, json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n")
+
+
+class RunDir:
+    """A run directory, locked while in use.
+
+    Use as a context manager: entering takes the lock (refusing if another live process holds
+    it, taking over a stale lock left by a killed one), leaving releases it.
+    """
+
+    def __init__(self, root: str | os.PathLike, run_id: str | None = None):
+        self.run_id = run_id or new_run_id()
+        self.path = Path(root) / self.run_id
+        self.lock_path = self.path / ".lock"
+        self.stale_lock_taken_over: dict | None = None
+
+    # -- lock
+    def __enter__(self) -> "RunDir":
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / "records").mkdir(exist_ok=True)
+        self._acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    def _acquire(self) -> None:
+        mine = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": now_iso()})
+        for _ in range(2):
+            try:
+                fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = read_lock(self.lock_path)
+                if holder is not None and lock_is_live(holder):
+                    raise UserError(
+                        f"{self.path}: another rightfit process (pid {holder.get('pid')}, started "
+                        f"{holder.get('started')}) is using this run directory; wait for it or pick another "
+                        f"--run-id.") from None
+                # Stale: its process is gone. Remove and retry once.
+                self.stale_lock_taken_over = holder or {}
+                self.lock_path.unlink(missing_ok=True)
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(mine)
+            return
+        raise UserError(f"{self.lock_path}: could not take the run lock; remove the file if no run is active.")
+
+    def release(self) -> None:
+        holder = read_lock(self.lock_path)
+        if holder and holder.get("pid") == os.getpid():
+            self.lock_path.unlink(missing_ok=True)
+
+    # -- contents
+    def write_config(self, cfg: RunConfig) -> None:
+        dump_yaml(to_dict(cfg), self.path / "config.resolved.yaml")
+
+    def write_env(self, seeds: list[int]) -> EnvRecord:
+        env = collect_env(seeds)
+        write_json(self.path / "env.json", env)
+        return env
+
+    def write_record(self, record: CandidateRecord) -> Path:
+        record.setdefault("schema_version", SCHEMA_VERSION)
+        record.setdefault("run_id", self.run_id)
+        record.setdefault("created", now_iso())
+        out = self.path / "records" / f"{safe_name(record['candidate'])}.json"
+        write_json(out, record)
+        return out
+
+
+def read_lock(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def lock_is_live(holder: dict) -> bool:
+    """True when the lock's process still runs on this host."""
+    if holder.get("host") != socket.gethostname():
+        return True  # cannot check another host's process: assume live
+    pid = holder.get("pid")
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (killed, not yet reaped) is not live.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        return state != "Z"
+    except OSError:
+        return True
+
+
+def safe_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_.@" else "_" for c in name)
+
+
+def load_run(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a run directory back: config, env, records (sorted by candidate)."""
+    import yaml
+    path = Path(path)
+    if not (path / "records").is_dir():
+        raise UserError(f"{path}: not a run directory (no records/ inside); pass runs/<run-id>.")
+    records = []
+    for f in sorted((path / "records").glob("*.json")):
+        try:
+            records.append(json.loads(f.read_text(encoding="utf-8")))
+        except ValueError as e:
+            raise UserError(f"{f}: not valid JSON ({e}); re-run or remove the record.") from None
+    cfg_path = path / "config.resolved.yaml"
+    env_path = path / "env.json"
+    plan_path = path / "plan.yaml"
+    return {
+        "run_id": path.name, "path": str(path),
+        "config": yaml.safe_load(cfg_path.read_text()) if cfg_path.exists() else {},
+        "env": json.loads(env_path.read_text()) if env_path.exists() else {},
+        "plan": yaml.safe_load(plan_path.read_text()) if plan_path.exists() else None,
+        "records": records,
+    }
