@@ -33,7 +33,7 @@ def opt(default: Any, help: str, *, choices: list | None = None, min: float | No
     return field(default=default, metadata=meta)
 
 
-TECHNIQUES = ["prompt", "rag", "lora", "qlora", "full", "distill", "rag_lora"]
+TECHNIQUES = ["prompt", "rag", "lora", "qlora", "full", "distill", "distill_control", "rag_lora"]
 
 
 @dataclass
