@@ -1,0 +1,187 @@
+"""Reading the files of one suite folder while collecting every problem.
+
+A :class:`SuiteReader` never raises for a defect in the suite: a file that is missing, not
+UTF-8, malformed JSON, a symlink out of the folder or a bad doc file name becomes a
+:class:`Problem` (file, 1-based line or None, message) and reading goes on, so that
+`rightfit suites validate` can report them all at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+DOC_ID = re.compile(r"[A-Za-z0-9_.-]+\Z")  # tasks/FORMAT.md: a doc id is the file name without extension
+DOC_EXTS = (".md", ".txt")
+
+
+@dataclass
+class Problem:
+    """One defect of a suite, printed as ``file:line: message``."""
+
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+def json_type(value) -> str:
+    """The JSON name of a Python value's type, for messages ("a number", "a list")."""
+    names = {bool: "true/false", int: "a number", float: "a number", str: "a string", list: "a list",
+             dict: "an object", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+class SuiteReader:
+    """Reads files inside one suite folder; every defect becomes a Problem, never an exception.
+
+    Args:
+        root: the suite folder (as the user gave it: problems show paths under it).
+    """
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.problems: list[Problem] = []
+        self.escaping: set[str] = set()  # relative posix paths of symlinks that leave the folder
+        self.card_lines: dict[str, int] = {}  # "style.starts_with" -> line in suite.yaml
+        self._scan_links()
+
+    def add(self, rel: str, line: int | None, message: str) -> None:
+        self.problems.append(Problem(os.path.join(str(self.root), rel), line, message))
+
+    def _scan_links(self) -> None:
+        real_root = self.root.resolve()
+        for dirpath, dirnames, filenames in os.walk(self.root):  # does not follow symlinked folders
+            for name in sorted(dirnames + filenames):
+                path = Path(dirpath) / name
+                if not path.is_symlink():
+                    continue
+                target = path.resolve()
+                if not target.is_relative_to(real_root):
+                    rel = path.relative_to(self.root).as_posix()
+                    self.escaping.add(rel)
+                    self.add(rel, None, f"symlink points outside the suite folder (to {target}); "
+                                        "copy the file into the suite instead")
+
+    def exists(self, rel: str) -> bool:
+        path = self.root / rel
+        return path.exists() or path.is_symlink()
+
+    def text(self, rel: str) -> str | None:
+        """The UTF-8 text of a file (a leading BOM dropped), or None after adding a problem."""
+        if rel in self.escaping:
+            return None
+        path = self.root / rel
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            self.add(rel, None, f"cannot read the file ({e.strerror}); check that it exists and is readable")
+            return None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = data.count(b"\n", 0, e.start) + 1
+            self.add(rel, line, f"byte 0x{data[e.start]:02x} is not valid UTF-8; re-save the file as UTF-8")
+            return None
+        return text.removeprefix("\ufeff")
+
+    def jsonl(self, rel: str) -> list[tuple[int, dict]]:
+        """(line number, object) for each non-blank line; bad lines become problems."""
+        text = self.text(rel)
+        if text is None:
+            return []
+        rows = []
+        # split on "\n" only: str.splitlines would also split on U+2028, legal inside a JSON string
+        for number, line in enumerate(text.split("\n"), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                self.add(rel, number, f"malformed JSON ({e.msg} at column {e.colno}); "
+                                      "each line must be one complete JSON object")
+                continue
+            if not isinstance(row, dict):
+                self.add(rel, number, f"expected a JSON object ({{...}}), got {json_type(row)}")
+                continue
+            rows.append((number, row))
+        return rows
+
+    def docs(self, rel_dir: str) -> dict[str, tuple[str, str]]:
+        """doc id -> (relative file, text) for the .md/.txt files of a flat docs folder."""
+        found: dict[str, tuple[str, str]] = {}
+        folder = self.root / rel_dir
+        if rel_dir in self.escaping or not folder.is_dir():
+            return found
+        for path in sorted(folder.iterdir()):
+            rel = f"{rel_dir}/{path.name}"
+            if path.name.startswith(".") or rel in self.escaping:
+                continue
+            if path.is_dir():
+                self.add(rel, None, f"{rel_dir}/ must be flat; move the files of this folder up into {rel_dir}/")
+                continue
+            if path.suffix.lower() not in DOC_EXTS:
+                self.add(rel, None, f"unsupported doc type '{path.suffix}'; docs must be .md or .txt files")
+                continue
+            doc_id = path.stem
+            if not DOC_ID.match(doc_id):
+                self.add(rel, None, f"doc id '{doc_id}' has characters outside A-Z a-z 0-9 _ . -; rename the file")
+                continue
+            if doc_id in found:
+                self.add(rel, None, f"duplicate doc id '{doc_id}' (also {found[doc_id][0]}); rename or remove one")
+                continue
+            text = self.text(rel)
+            if text is None:
+                continue
+            if not text.strip():
+                self.add(rel, None, "the doc is empty; add its text or delete the file")
+                continue
+            found[doc_id] = (rel, text)
+        return found
+
+    def card(self) -> dict | None:
+        """The parsed suite.yaml, or None after adding a problem; fills :attr:`card_lines`."""
+        if not self.exists("suite.yaml"):
+            self.add("suite.yaml", None, "missing card; create suite.yaml with name, version and language "
+                                         "(see tasks/FORMAT.md)")
+            return None
+        text = self.text("suite.yaml")
+        if text is None:
+            return None
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            reason = getattr(e, "problem", None) or "not valid YAML"
+            self.add("suite.yaml", mark.line + 1 if mark else None, f"YAML error ({reason}); fix the syntax")
+            return None
+        if not isinstance(data, dict):
+            self.add("suite.yaml", 1, "the card must be a YAML mapping (name: ..., version: ..., language: ...)")
+            return None
+        self.card_lines = _key_lines(node)
+        return data
+
+
+def _key_lines(node) -> dict[str, int]:
+    """1-based line of every key of a YAML mapping and of its nested mappings ("style.ends_with")."""
+    lines: dict[str, int] = {}
+
+    def walk(mapping, prefix: str) -> None:
+        for key_node, value_node in mapping.value:
+            key = f"{prefix}{key_node.value}"
+            lines[key] = key_node.start_mark.line + 1
+            if isinstance(value_node, yaml.MappingNode):
+                walk(value_node, key + ".")
+
+    if isinstance(node, yaml.MappingNode):
+        walk(node, "")
+    return lines
