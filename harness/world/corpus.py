@@ -1,0 +1,105 @@
+"""The general pretraining corpus: rows for the base models, never a suite.
+
+Each row is a list of ``(text, trained)`` segments; the loss covers the trained segments only.
+Kinds (shares in :data:`MIX`):
+
+- ``drill``  reading: 1-3 spec sheets of FRESHLY RANDOM products (new names and values in every
+  row, so memory can never lower the loss and only reading can), then 1-3 questions about
+  them, each answered ``key: value`` + EOS.
+- ``contra`` reading about a known general product whose sheet contradicts memorised values
+  (half the time): the sheet must win over memory.
+- ``closed`` closed-book questions about the general world (wordings 0-3; 4-5 are held out
+  for the probes).
+- ``doc``    a general product's sheet, trained in full (the facts, in document form).
+- ``copy``   a random word string, a separator, the same string again (an induction warm-up;
+  kept for the whole run).
+"""
+
+from __future__ import annotations
+
+import random
+
+from harness.world.entities import Product, answer_line, question, random_facts, sheet, make_product, brand_name
+from harness.world.template import ANSWER, CONTEXT_HEADER, QUESTION
+from harness.world.vocab import ATTRS, all_values
+
+MIX = {"drill": 0.45, "contra": 0.10, "closed": 0.25, "doc": 0.10, "copy": 0.10}
+TRAIN_WORDINGS = 4   # question wordings 0..3 appear in pretraining; 4..5 only in probes
+EOS = "\x00EOS\x00"  # placeholder segment, replaced by the tokenizer's EOS id
+
+
+def _qa(lang: dict, ctx: str | None, pairs: list[tuple[Product, str, str]], rng: random.Random) -> list:
+    """Segments for a context (or none) followed by questions, each answered + EOS."""
+    segs = []
+    head = CONTEXT_HEADER + ctx + "\n" if ctx else ""
+    for i, (p, attr, value) in enumerate(pairs):
+        q = question(lang, attr, p, rng.randrange(TRAIN_WORDINGS))
+        segs.append(((head if i == 0 else "") + f"{QUESTION}{q}\n{ANSWER}", False))
+        segs.append((" " + answer_line(lang, attr, value), True))
+        segs.append((EOS, True))
+    return segs
+
+
+def _order(rng: random.Random) -> list[str]:
+    order = list(ATTRS)
+    if rng.random() < 0.5:
+        rng.shuffle(order)
+    return order
+
+
+def drill_row(rng: random.Random, lang: dict) -> list:
+    prods = [make_product(rng, lang, brand_name(rng, lang), "drill") for _ in range(rng.choice([1, 1, 2, 3]))]
+    ctx = "\n\n".join(sheet(lang, p, _order(rng)) for p in prods)
+    pairs = []
+    for _ in range(rng.choice([1, 2, 3])):
+        p = rng.choice(prods)
+        a = rng.choice(ATTRS)
+        pairs.append((p, a, p.facts[a]))
+    return _qa(lang, ctx, pairs, rng)
+
+
+def contra_row(rng: random.Random, lang: dict, world: list[Product]) -> list:
+    p = rng.choice(world)
+    facts = random_facts(rng, lang) if rng.random() < 0.5 else p.facts
+    ctx = sheet(lang, p, _order(rng), facts)
+    attrs = rng.sample(ATTRS, rng.choice([1, 2, 3]))
+    return _qa(lang, ctx, [(p, a, facts[a]) for a in attrs], rng)
+
+
+def closed_row(rng: random.Random, lang: dict, world: list[Product]) -> list:
+    pairs = []
+    for _ in range(rng.choice([1, 2, 3])):
+        p = rng.choice(world)
+        a = rng.choice(ATTRS)
+        pairs.append((p, a, p.facts[a]))
+    return _qa(lang, None, pairs, rng)
+
+
+def doc_row(rng: random.Random, lang: dict, world: list[Product]) -> list:
+    return [(sheet(lang, rng.choice(world)), True), (EOS, True)]
+
+
+def copy_row(rng: random.Random, lang: dict) -> list:
+    words = all_values(lang) + lang["types"]
+    s = " ".join(rng.choice(words) for _ in range(rng.randint(4, 16)))
+    return [(s + "\n=", False), (" " + s, True), (EOS, True)]
+
+
+def make_row(rng: random.Random, lang: dict, world: list[Product], mix: dict | None = None) -> tuple[str, list]:
+    """One pretraining row: (kind, segments)."""
+    mix = mix or MIX
+    kind = rng.choices(list(mix), weights=list(mix.values()))[0]
+    if kind == "drill":
+        return kind, drill_row(rng, lang)
+    if kind == "contra":
+        return kind, contra_row(rng, lang, world)
+    if kind == "closed":
+        return kind, closed_row(rng, lang, world)
+    if kind == "doc":
+        return kind, doc_row(rng, lang, world)
+    return kind, copy_row(rng, lang)
+
+
+def row_text(segs: list) -> str:
+    """The row as plain text (EOS shown as a blank line), for hashing and inspection."""
+    return "".join("\n\n" if t == EOS else t for t, _ in segs)
