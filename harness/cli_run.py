@@ -7,34 +7,79 @@ import click
 from harness.errors import UserError
 
 
-@click.command(context_settings={"ignore_unknown_options": False})
+@click.command()
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
 @click.argument("overrides", nargs=-1)
+@click.option("--plan", "plan_path", type=click.Path(dir_okay=False),
+              help="An advisor plan (rightfit advise ... -o plan.yaml): its candidates are built.")
+@click.option("--suite", help="Suite name under tasks/ or a folder (same as suite=...).")
+@click.option("--candidates", help="Comma list of techniques, e.g. rag,lora,full,distill.")
+@click.option("--base-model", help="'default', 'tiny', a local model folder or a Hugging Face id in the local cache.")
+@click.option("--seeds", type=int, help="Train each fine-tuned candidate with this many seeds and aggregate.")
 @click.option("--run-id", help="Name of the run directory under runs_dir (default: a timestamp).")
-@click.option("--dry-run", is_flag=True, help="Resolve and write the config, env and lock, build nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def run(config, overrides, run_id, dry_run, as_json) -> None:
-    """Build the candidates of a plan and evaluate them (training lands with issues #5-#6).
+@click.option("--force", is_flag=True, help="Rebuild artifacts even when cached.")
+@click.option("--trust-remote-code", is_flag=True, help="Allow a model repository to run its own code.")
+@click.option("--max-memory", type=float, help="Refuse to train when the estimated peak exceeds this many GB.")
+@click.option("--dry-run", is_flag=True, help="Resolve and write the config, env and lock; build nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable summary on stdout.")
+def run(config, overrides, plan_path, suite, candidates, base_model, seeds, run_id, force, trust_remote_code,
+        max_memory, dry_run, as_json) -> None:
+    """Build the candidates, evaluate them side by side, write runs/<run-id>/.
 
-    CONFIG is a YAML run configuration; OVERRIDES are key=value pairs such as train.lr=1e-4.
-    With --dry-run it resolves the configuration and writes runs/<run-id>/ without training.
+    CONFIG is an optional YAML run configuration; OVERRIDES are key=value pairs such as
+    train.lr=1e-4 (see harness/config.py for every field). Examples:
+
+    \b
+      rightfit run --plan plan.yaml
+      rightfit run --suite shopco-en --candidates rag,lora,full,distill --base-model default
+      rightfit run cfg.yaml train.lr=1e-4 --seeds 3
     """
     import json
 
-    from harness.config import load_config
+    import yaml
+
+    from harness.config import load_config, load_yaml
     from harness.records import RunDir
 
-    # A first argument with '=' is an override, not a file.
-    if config and "=" in config:
+    if config and "=" in config:  # a first argument with '=' is an override, not a file
         overrides, config = (config, *overrides), None
-    cfg = load_config(config, list(overrides))
-    if not dry_run:
-        raise UserError("building candidates is not built yet (issues #5-#6); use --dry-run to check a config.")
+    base: dict = {}
+    plan = None
+    if plan_path:
+        from harness.runner import plan_to_overrides
+        plan, _ = load_yaml(plan_path)
+        base.update(plan_to_overrides(plan, plan_path))
+    flags = {"suite": suite, "candidates": candidates, "base_model": base_model, "seeds": seeds,
+             "max_memory_gb": max_memory, "trust_remote_code": trust_remote_code or None}
+    extra = [f"{k}={v}" for k, v in flags.items() if v is not None]
+    cfg = load_config(config, extra + list(overrides), base=base)
     with RunDir(cfg.runs_dir, run_id) as rd:
         rd.write_config(cfg)
+        if plan is not None:
+            from harness.config import atomic_write
+            atomic_write(rd.path / "plan.yaml", yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+        if dry_run:
+            rd.write_env([cfg.seed + i for i in range(cfg.seeds)])
+            out = {"run_dir": str(rd.path), "candidates": cfg.candidates, "dry_run": True}
+            click.echo(json.dumps(out) if as_json else f"wrote {rd.path} (dry run: nothing built)")
+            return
+        import torch  # noqa: F401  (so env.json records torch's threads)
+
+        from harness.runner import run_plan
+        records = run_plan(cfg, rd, force=force)
         rd.write_env([cfg.seed + i for i in range(cfg.seeds)])
-    out = {"run_dir": str(rd.path), "candidates": cfg.candidates}
-    click.echo(json.dumps(out) if as_json else f"wrote {rd.path}")
+    summary = [{"candidate": r["candidate"], **{k: r["metrics"].get(k, {}).get("value")
+                for k in ("test.em", "test.docs_only.em", "fresh.em", "test.style", "probes.em")}}
+               for r in records]
+    if as_json:
+        click.echo(json.dumps({"run_dir": str(rd.path), "records": summary}))
+        return
+    click.echo(f"run records written to {rd.path}/records/")
+    click.echo(f"{'candidate':<18}{'EM':>7}{'docs-only':>11}{'fresh':>8}{'style':>8}{'probes':>8}")
+    for row in summary:
+        cells = [row["test.em"], row["test.docs_only.em"], row["fresh.em"], row["test.style"], row["probes.em"]]
+        click.echo(f"{row['candidate']:<18}" + "".join(
+            f"{'n/a' if v is None else f'{v:.3f}':>{w}}" for v, w in zip(cells, (7, 11, 8, 8, 8))))
 
 
 @click.command()

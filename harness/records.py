@@ -219,11 +219,12 @@ class RunDir:
         write_json(self.path / "env.json", env)
         return env
 
-    def write_record(self, record: CandidateRecord) -> Path:
+    def write_record(self, record: CandidateRecord, subdir: str = "") -> Path:
+        """Write records/<candidate>.json (per-seed records of a multi-seed run go to records/seeds/)."""
         record.setdefault("schema_version", SCHEMA_VERSION)
         record.setdefault("run_id", self.run_id)
         record.setdefault("created", now_iso())
-        out = self.path / "records" / f"{safe_name(record['candidate'])}.json"
+        out = self.path / "records" / subdir / f"{safe_name(record['candidate'])}.json"
         write_json(out, record)
         return out
 
