@@ -102,7 +102,7 @@ def read_suite(root: Path) -> tuple[Suite | None, list[Problem]]:
     card = reader.card()
     card = check_card(reader, card) if card is not None else None
     docs = reader.docs("docs")
-    if not docs and "docs" not in reader.escaping:
+    if not docs and not reader.unreadable_docs and "docs" not in reader.escaping:
         reader.add("docs", None, "the suite has no docs; put the knowledge base as .md/.txt files in docs/")
     updated = reader.docs("updates/docs")
     rows = {}
@@ -114,13 +114,12 @@ def read_suite(root: Path) -> tuple[Suite | None, list[Problem]]:
     elif not rows["test"] and not any(p.file.endswith("test.jsonl") for p in reader.problems):
         reader.add("test.jsonl", None, "has no test questions; add at least one question")
     texts = {rel: _optional_text(reader, rel) for rel in ("heldout.txt", "probes/heldout.txt")}
-    if card is not None:
-        present = {"docs": bool(docs), "test": bool(rows["test"]), "train": reader.exists("train.jsonl"),
-                   "heldout": reader.exists("heldout.txt"),
-                   "updates": reader.exists("updates/docs") or reader.exists("updates/test_updated.jsonl"),
-                   "probes": reader.exists("probes/questions.jsonl") or reader.exists("probes/heldout.txt"),
-                   "canaries": reader.exists("canaries.jsonl"), "style": "style" in card}
-        check_links(reader, {"docs": docs, "updated_docs": updated, "card": card, "present": present, **rows})
+    present = {"docs": bool(docs), "test": bool(rows["test"]), "train": reader.exists("train.jsonl"),
+               "heldout": reader.exists("heldout.txt"),
+               "updates": reader.exists("updates/docs") or reader.exists("updates/test_updated.jsonl"),
+               "probes": reader.exists("probes/questions.jsonl") or reader.exists("probes/heldout.txt"),
+               "canaries": reader.exists("canaries.jsonl"), "style": bool((card or {}).get("style"))}
+    check_links(reader, {"docs": docs, "updated_docs": updated, "card": card or {}, "present": present, **rows})
     if reader.problems or card is None:
         return None, reader.problems
     plain = {key: [row for _, row in value] for key, value in rows.items()}

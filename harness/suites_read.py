@@ -40,6 +40,32 @@ def json_type(value) -> str:
     return names.get(type(value), type(value).__name__)
 
 
+def decode_utf8(data: bytes) -> tuple[str | None, int, str]:
+    """(text with a leading BOM dropped, 0, "") or (None, line, why) when `data` is not UTF-8."""
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff"), 0, ""
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        return None, line, f"byte 0x{data[e.start]:02x} is not valid UTF-8; re-save the file as UTF-8"
+
+
+def parse_jsonl(text: str):
+    """Yield (line, object, "") per non-blank line, or (line, None, why) for a bad line."""
+    # split on "\n" only: str.splitlines would also split on U+2028, legal inside a JSON string
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            yield number, None, f"malformed JSON ({e.msg} at column {e.colno}); each line must be one complete JSON object"
+            continue
+        if not isinstance(row, dict):
+            yield number, None, f"expected a JSON object ({{...}}), got {json_type(row)}"
+            continue
+        yield number, row, ""
+
+
 class SuiteReader:
     """Reads files inside one suite folder; every defect becomes a Problem, never an exception.
 
@@ -52,6 +78,7 @@ class SuiteReader:
         self.problems: list[Problem] = []
         self.escaping: set[str] = set()  # relative posix paths of symlinks that leave the folder
         self.card_lines: dict[str, int] = {}  # "style.starts_with" -> line in suite.yaml
+        self.unreadable_docs: set[str] = set()  # doc ids whose file is reported already (not UTF-8, empty)
         self._scan_links()
 
     def add(self, rel: str, line: int | None, message: str) -> None:
@@ -85,13 +112,10 @@ class SuiteReader:
         except OSError as e:
             self.add(rel, None, f"cannot read the file ({e.strerror}); check that it exists and is readable")
             return None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as e:
-            line = data.count(b"\n", 0, e.start) + 1
-            self.add(rel, line, f"byte 0x{data[e.start]:02x} is not valid UTF-8; re-save the file as UTF-8")
-            return None
-        return text.removeprefix("\ufeff")
+        text, line, why = decode_utf8(data)
+        if text is None:
+            self.add(rel, line, why)
+        return text
 
     def jsonl(self, rel: str) -> list[tuple[int, dict]]:
         """(line number, object) for each non-blank line; bad lines become problems."""
@@ -99,20 +123,11 @@ class SuiteReader:
         if text is None:
             return []
         rows = []
-        # split on "\n" only: str.splitlines would also split on U+2028, legal inside a JSON string
-        for number, line in enumerate(text.split("\n"), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                self.add(rel, number, f"malformed JSON ({e.msg} at column {e.colno}); "
-                                      "each line must be one complete JSON object")
-                continue
-            if not isinstance(row, dict):
-                self.add(rel, number, f"expected a JSON object ({{...}}), got {json_type(row)}")
-                continue
-            rows.append((number, row))
+        for number, row, why in parse_jsonl(text):
+            if row is None:
+                self.add(rel, number, why)
+            else:
+                rows.append((number, row))
         return rows
 
     def docs(self, rel_dir: str) -> dict[str, tuple[str, str]]:
@@ -139,10 +154,10 @@ class SuiteReader:
                 self.add(rel, None, f"duplicate doc id '{doc_id}' (also {found[doc_id][0]}); rename or remove one")
                 continue
             text = self.text(rel)
-            if text is None:
-                continue
-            if not text.strip():
+            if text is not None and not text.strip():
                 self.add(rel, None, "the doc is empty; add its text or delete the file")
+            if text is None or not text.strip():
+                self.unreadable_docs.add(doc_id)  # reported once here, not again where it is cited
                 continue
             found[doc_id] = (rel, text)
         return found

@@ -141,7 +141,9 @@ def check_links(reader: SuiteReader, parts: dict) -> None:
             "train", "test", "test_updated", "probes", "canaries" ((line, row) lists),
             "card" (checked card) and "present" (part name -> whether its files exist).
     """
-    docs, updated = parts["docs"], parts["updated_docs"]
+    # ids of docs already reported as unreadable count as known, so one defect is one problem
+    docs = {**dict.fromkeys(reader.unreadable_docs), **parts["docs"]}
+    updated = parts["updated_docs"]
     after_update = {**docs, **updated}
     link_sets = [("train.jsonl", parts["train"], "doc_ids", docs),
                  ("test.jsonl", parts["test"], "sources", docs),
@@ -170,8 +172,8 @@ def _check_parts_listed(reader: SuiteReader, parts: dict) -> None:
     listed = parts["card"].get("parts")
     if not isinstance(listed, list):
         return
-    for part in listed:
-        if part in PARTS and not parts["present"][part]:
+    for part in listed:  # docs and test are required and reported as missing on their own
+        if part in PARTS and part not in ("docs", "test") and not parts["present"][part]:
             reader.add("suite.yaml", reader.card_lines.get("parts"),
                        f"parts lists '{part}' but the suite has no such part; add it or remove it from parts")
 
@@ -186,7 +188,7 @@ def _check_canaries(reader: SuiteReader, parts: dict) -> None:
              for rel in ("test.jsonl", "updates/test_updated.jsonl", "probes/questions.jsonl")
              for line, r in parts[{"test.jsonl": "test", "updates/test_updated.jsonl": "test_updated",
                                    "probes/questions.jsonl": "probes"}[rel]]]
-    docs = list(parts["docs"].values()) + list(parts["updated_docs"].values())
+    docs = list(parts["docs"].values()) + list(parts["updated_docs"].values())  # (file, text)
     for line, canary in canaries:
         secret = canary["secret"]
         if secret not in train_text:
