@@ -102,7 +102,7 @@ def read_suite(root: Path) -> tuple[Suite | None, list[Problem]]:
     card = reader.card()
     card = check_card(reader, card) if card is not None else None
     docs = reader.docs("docs")
-    if not docs and not reader.unreadable_docs and "docs" not in reader.escaping:
+    if not docs and not reader.unreadable_docs and not reader.escapes("docs"):
         reader.add("docs", None, "the suite has no docs; put the knowledge base as .md/.txt files in docs/")
     updated = reader.docs("updates/docs")
     rows = {}

@@ -98,13 +98,18 @@ class SuiteReader:
                     self.add(rel, None, f"symlink points outside the suite folder (to {target}); "
                                         "copy the file into the suite instead")
 
+    def escapes(self, rel: str) -> bool:
+        """Whether `rel` is, or lies under, a symlink that leaves the suite folder."""
+        parts = rel.split("/")
+        return any("/".join(parts[:i]) in self.escaping for i in range(1, len(parts) + 1))
+
     def exists(self, rel: str) -> bool:
         path = self.root / rel
         return path.exists() or path.is_symlink()
 
     def text(self, rel: str) -> str | None:
         """The UTF-8 text of a file (a leading BOM dropped), or None after adding a problem."""
-        if rel in self.escaping:
+        if self.escapes(rel):
             return None
         path = self.root / rel
         try:
@@ -134,11 +139,11 @@ class SuiteReader:
         """doc id -> (relative file, text) for the .md/.txt files of a flat docs folder."""
         found: dict[str, tuple[str, str]] = {}
         folder = self.root / rel_dir
-        if rel_dir in self.escaping or not folder.is_dir():
+        if self.escapes(rel_dir) or not folder.is_dir():
             return found
         for path in sorted(folder.iterdir()):
             rel = f"{rel_dir}/{path.name}"
-            if path.name.startswith(".") or rel in self.escaping:
+            if path.name.startswith(".") or self.escapes(rel):
                 continue
             if path.is_dir():
                 self.add(rel, None, f"{rel_dir}/ must be flat; move the files of this folder up into {rel_dir}/")

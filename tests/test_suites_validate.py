@@ -87,7 +87,9 @@ def test_validate_reports_every_problem_not_just_the_first(tmp_path):
             '{"id": "q1", "question": "Opens?", "answer": "9", "sources": ["a"], "kind": "docs_only"}',
             "{oops", ""]
     (suite / "test.jsonl").write_text("\n".join(rows), encoding="utf-8")
-    found = {(Path(p.file).name, p.line) for p in validate_suite(suite)}
+    problems = validate_suite(suite)
+    assert len(problems) == 6
+    found = {(Path(p.file).name, p.line) for p in problems}
     assert found == {("suite.yaml", 2), ("suite.yaml", 3), ("a.txt", None),
                      ("test.jsonl", 1), ("test.jsonl", 2), ("test.jsonl", 3)}
 
@@ -111,3 +113,19 @@ def test_bundled_suites_are_valid(path):
     assert [str(p) for p in validate_suite(path)] == []
     suite = load_suite(path.name)
     assert suite.name == path.name and suite.test and suite.docs
+
+
+def test_symlinked_folders_out_of_the_suite_are_not_read(tmp_path):
+    import shutil
+    suite = tmp_path / "s"
+    shutil.copytree(BROKEN.parent / "suites" / "mini-en", suite)
+    outside = tmp_path / "outside"
+    shutil.move(suite / "updates", outside)
+    (suite / "updates").symlink_to(outside)
+    (suite / "docs" / "inside.md").symlink_to("returns.md")  # a link that stays inside is fine
+    problems = validate_suite(suite)
+    assert [(p.file, p.line) for p in problems] == [(f"{suite}/updates", None)]
+    assert "symlink points outside the suite folder" in problems[0].message
+    shutil.rmtree(suite / "docs")
+    (suite / "docs").symlink_to(BROKEN.parent / "suites" / "mini-en" / "docs")
+    assert [p.file for p in validate_suite(suite)] == [f"{suite}/docs", f"{suite}/updates"]
