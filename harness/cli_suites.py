@@ -41,8 +41,9 @@ def list_(as_json: bool) -> None:
         click.echo("No bundled suites under tasks/ yet.")
     for row in rows:
         if not row["valid"]:
-            click.echo(f"{row['name']:<20} INVALID ({row['problems']} problems; `rightfit suites validate "
-                       f"{row['name']}` lists them)")
+            n = row["problems"]
+            click.echo(f"{row['name']:<20} INVALID ({n} problem{'s' if n != 1 else ''}; "
+                       f"`rightfit suites validate {row['name']}` lists them)")
             continue
         c = row["counts"]
         click.echo(f"{row['name']:<20} {row['language']}  v{row['version']:<8} {c['docs']:>6} docs "

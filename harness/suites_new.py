@@ -115,11 +115,11 @@ def read_train(path: Path) -> list[dict]:
     for line, row in read_jsonl(path, "training file"):
         if "instruction" not in row and "question" in row:
             row = {"instruction": row["question"], "input": "", "output": row.get("answer")}
-        pair = {"instruction": _field(path, line, row, "instruction", str),
-                "input": row.get("input", "") if isinstance(row.get("input", ""), str) else
-                _field(path, line, row, "input", str),
-                "output": _field(path, line, row, "output", str)}
-        pairs.append(pair)
+        extra = row.get("input", "")  # may be empty: most pairs have no separate input
+        if not isinstance(extra, str):
+            raise UserError(f"{path}:{line}: field 'input' must be a string, got {json_type(extra)}.")
+        pairs.append({"instruction": _field(path, line, row, "instruction", str), "input": extra,
+                      "output": _field(path, line, row, "output", str)})
     return pairs
 
 

@@ -131,3 +131,31 @@ def test_new_rejects_bad_name_and_missing_docs(tmp_path, user_files):
     assert bad_name.exit_code == 2 and "suite name 'my suite'" in bad_name.stderr
     no_docs = run("suites", "new", "--docs", str(tmp_path / "nope"), "--qa", str(qa), "x")
     assert no_docs.exit_code == 2 and "--docs" in no_docs.stderr
+
+
+def test_new_rejects_a_bad_training_row(tmp_path, user_files):
+    docs, qa, train = user_files
+    train.write_text('{"instruction": "Hi?", "input": 3, "output": "Hello."}\n', encoding="utf-8")
+    result = run("suites", "new", "--docs", str(docs), "--qa", str(qa), "--train", str(train),
+                 "--out", str(tmp_path / "o"), "t")
+    assert result.exit_code == 2 and "train.jsonl:1: field 'input' must be a string, got a number" in result.stderr
+
+
+def test_list_and_validate_all_with_an_invalid_bundled_suite(tmp_path, monkeypatch):
+    import shutil
+
+    import harness.suites
+    shutil.copytree(FIXTURES / "mini-en", tmp_path / "mini-en")
+    shutil.copytree(FIXTURES.parent / "broken_suites" / "bad_json", tmp_path / "bad_json")
+    monkeypatch.setattr(harness.suites, "TASKS_DIR", tmp_path)
+    listed = run("suites", "list")
+    assert listed.exit_code == 0
+    assert listed.stdout.splitlines()[0].startswith("bad_json             INVALID (1 problem;")
+    assert listed.stdout.splitlines()[1].split()[:4] == ["mini-en", "en", "v1.0.0", "4"]
+    checked = run("suites", "validate")
+    assert checked.exit_code == 2
+    assert checked.stdout.splitlines() == [
+        f"{tmp_path}/bad_json/test.jsonl:3: malformed JSON (Expecting property name enclosed in double quotes "
+        "at column 58); each line must be one complete JSON object",
+        f"OK {tmp_path}/mini-en (mini-en v1.0.0, en: 4 docs, 10 train, 8 test)"]
+    assert run("suites", "show", "mini-en", "--json").exit_code == 0  # names resolve under TASKS_DIR
