@@ -190,12 +190,16 @@ def rouge_l(prediction: str, references: list[str]) -> float:
 
 @register_metric(name="bleu", higher_is_better=True, aggregation="corpus", needs="test")
 def corpus_bleu(predictions: list[str], references: list[list[str]], language: str = "en") -> float:
-    """Corpus BLEU (sacrebleu; tokenize='zh' for Chinese, '13a' otherwise), references + aliases."""
+    """Corpus BLEU (sacrebleu; tokenize='zh' for Chinese, '13a' otherwise), references + aliases.
+
+    ``effective_order``: n-gram orders with no match in the whole corpus are left out, so a
+    corpus of short factoid answers (no 4-grams) is not scored 0 outright.
+    """
     from sacrebleu.metrics import BLEU
     width = max((len(r) for r in references), default=1)
     # sacrebleu wants one stream per reference slot; None marks "no reference here".
     streams = [[refs[i] if i < len(refs) else None for refs in references] for i in range(width)]
-    bleu = BLEU(tokenize="zh" if language == "zh" else "13a")
+    bleu = BLEU(tokenize="zh" if language == "zh" else "13a", effective_order=True)
     return bleu.corpus_score(list(predictions), streams).score
 
 
