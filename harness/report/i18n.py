@@ -1,0 +1,270 @@
+"""Report strings in English and Chinese, and how each known metric is labelled and formatted.
+
+Strings are looked up by key; a key missing in Chinese falls back to English, so a new string
+never breaks the Chinese report. Sentences with ``{placeholders}`` are filled with str.format.
+"""
+
+from __future__ import annotations
+
+LANGS = ("en", "zh")
+
+STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Which adaptation fits? Measured report",
+        "subtitle": "Run {run_id} · suite {suite} · base model {base} · {n} candidates · {date}",
+        "nav_summary": "Summary", "nav_table": "Metrics", "nav_charts": "Charts", "nav_ab": "Answers",
+        "nav_risks": "Risks", "nav_lit": "Literature", "nav_appendix": "Appendix",
+        "verdict": "Verdict", "advisor_says": "The advisor recommended", "measured_says": "The measurements favour",
+        "weighted_score": "weighted score", "advisor_score": "advisor score",
+        "agree": "Advisor and measurements agree", "disagree": "Advisor and measurements disagree",
+        "no_plan": "No advisor plan in this run", "key_answers": "Questionnaire: key answers",
+        "defaults_used": "Defaults taken for: {names}", "reasons": "Why the advisor picked it",
+        "priorities": "Your priorities (weights)", "how_scored": "How the measured winner is chosen",
+        "how_scored_text": "Each metric is put on a 0–1 scale where 1 is good, direction from the metric's "
+                           "higher-is-better flag. Proportions (accuracy, style, traceability, leak rate) keep "
+                           "their value (1 − value when lower is better); a change such as forgetting Δ counts as "
+                           "1 + Δ; latency, perplexity, build time and memory count as a ratio to the best "
+                           "measured value (twice as slow = 0.5). A priority's score is the mean of its metrics; "
+                           "the weighted score is the weight-averaged priority score. Priorities without any "
+                           "measurement in this run are left out and the weights renormalised. Where a metric "
+                           "does not apply (n/a) the candidate gets 0 for traceability (it cites nothing) and 1 "
+                           "for privacy and forgetting (it trains on nothing).",
+        "priority_metrics": "metrics used", "not_measured": "not measured in this run",
+        "agree_text": "The measurements agree with the advisor: {pick} also scored best under your priorities "
+                      "({score}; runner-up {second} {second_score}).",
+        "disagree_text": "The advisor ranked {pick} first, but measured under your priorities {winner} scores "
+                         "{w_score} against {p_score} for {pick}.",
+        "driver_text": "{winner} gains most on {drivers}.",
+        "counter_text": "{pick} is better on {counters}.",
+        "not_sig_text": "On {metric} the difference between them is not statistically significant "
+                        "(p = {p}), so treat that part of the lead with caution.",
+        "close_text": "The two are within {gap} of each other: a small change of priorities could flip the order.",
+        "pick_missing_text": "The advisor's pick, {pick}, was not among the measured candidates; the best measured "
+                             "candidate is {winner} ({score}).",
+        "no_plan_text": "No plan.yaml in the run, so equal weights were used; the best measured candidate is "
+                        "{winner} ({score}).",
+        "table_title": "Metrics with 95% confidence intervals",
+        "table_note": "Best value per column highlighted (direction from each metric's higher-is-better flag). "
+                      "* the best is significantly ahead of the runner-up (paired test, p < 0.05; ** p < 0.01); "
+                      "≈ not significantly different from the best. n/a: the metric does not apply "
+                      "(hover for why). Also exported as {csv} and {json}.",
+        "candidate": "Candidate", "technique": "Technique", "higher": "higher is better",
+        "lower": "lower is better", "charts": "Charts",
+        "chart_pareto": "Accuracy vs latency", "chart_pareto_note": "Points on the dashed line form the Pareto "
+                                                                    "front: no other candidate is both faster "
+                                                                    "and more accurate.",
+        "chart_forgetting": "Forgetting: general-probe accuracy change vs the base model",
+        "chart_freshness": "Freshness: accuracy before and after the knowledge update",
+        "chart_overview": "Normalised overview (1 = best measured, 0 = worst)",
+        "chart_loss": "Training loss (solid) and held-out loss (dashed)",
+        "chart_resources": "Resource use", "before": "before update", "after": "after update",
+        "latency_axis": "median latency per question (ms)", "accuracy_axis": "accuracy ({metric})",
+        "step": "optimizer step", "loss": "loss", "no_data": "No data for this chart in this run.",
+        "pareto_front": "Pareto front",
+        "res_params": "Trainable parameters", "res_size": "Artifact size", "res_build": "Build time",
+        "res_memory": "Peak memory",
+        "ab_title": "Answers side by side", "ab_note": "Showing {shown} of {total} questions. "
+                                                        "Type to filter; click a column header to sort.",
+        "question": "Question", "reference": "Reference", "part": "Part", "filter": "Filter answers…",
+        "all_parts": "All parts", "correct": "correct", "wrong": "wrong", "cites": "cites",
+        "n_correct": "Correct",
+        "risks_title": "Risks: raised by the advisor, checked by the measurements",
+        "risk": "Risk", "raised": "Advisor caveat", "measured": "Measured", "evidence": "Evidence",
+        "raised_no": "not raised", "other_caveats": "Other caveats from the advisor",
+        "status_confirmed": "confirmed", "status_not_confirmed": "not confirmed",
+        "status_not_measured": "not measured",
+        "risk_forgetting": "Forgetting", "risk_leakage": "Privacy leakage", "risk_staleness": "Staleness",
+        "risk_overfitting": "Over-fitting",
+        "ev_forgetting": "Largest drop: {cand} changes general-probe accuracy by {delta} vs the base model "
+                         "(95% CI {lo} to {hi}).",
+        "ev_forgetting_none": "No candidate lost more than {thr} of general-probe accuracy (worst: {cand}, {delta}).",
+        "ev_leakage": "{cand} emitted planted secrets for {rate} of the canaries.",
+        "ev_leakage_none": "No trained candidate emitted a planted secret (canary leak rate 0).",
+        "ev_staleness": "{cand}: {before} before the update ({metric}) → {after} on the changed facts after it "
+                        "(em_updated).",
+        "ev_staleness_none": "Every candidate kept its accuracy on the changed facts.",
+        "ev_overfitting": "{cand}: held-out loss rose from {low} (step {low_step}) to {last} (step {last_step}) "
+                          "while training loss fell to {train}.",
+        "ev_overfitting_none": "Held-out loss did not rise by more than 5% after its minimum for any candidate.",
+        "ev_missing": "The run has no {what} for this check.",
+        "lit_title": "What the literature says", "lit_measured": "Measured here",
+        "verdict_consistent": "consistent", "verdict_differs": "differs",
+        "verdict_inconclusive": "not significant", "verdict_unmeasured": "not measured",
+        "appendix": "Appendix: how to reproduce", "reproduce": "Reproduce this run and this report",
+        "config": "Resolved configuration", "environment": "Environment", "seeds": "Seeds",
+        "versions": "Versions", "records": "Records", "generated": "Report generated {date} from the run "
+                                                                   "records only; nothing was re-run.",
+        "n_a": "n/a", "yes": "yes", "no": "no", "runner_up": "runner-up", "list_sep": "; ", "sentence_sep": " ",
+    },
+    "zh": {
+        "title": "哪种适配方式更合适？实测报告",
+        "subtitle": "运行 {run_id} · 任务集 {suite} · 基座模型 {base} · {n} 个候选 · {date}",
+        "nav_summary": "摘要", "nav_table": "指标", "nav_charts": "图表", "nav_ab": "回答对比",
+        "nav_risks": "风险", "nav_lit": "文献", "nav_appendix": "附录",
+        "verdict": "结论", "advisor_says": "顾问推荐", "measured_says": "实测结果更支持",
+        "weighted_score": "加权得分", "advisor_score": "顾问得分",
+        "agree": "顾问推荐与实测结果一致", "disagree": "顾问推荐与实测结果不一致",
+        "no_plan": "本次运行没有顾问方案", "key_answers": "问卷：关键回答",
+        "defaults_used": "以下问题采用了默认值：{names}", "reasons": "顾问推荐的理由",
+        "priorities": "您的优先级（权重）", "how_scored": "实测胜者如何评出",
+        "how_scored_text": "每个指标换算到 0–1（1 为好），方向取自该指标的“越高越好”标记。比例类指标（准确率、风格、"
+                           "可追溯性、泄露率）保持原值（越低越好时取 1 − 值）；变化量如遗忘 Δ 记为 1 + Δ；"
+                           "延迟、困惑度、构建时间和内存按与实测最佳值的比值计（慢一倍 = 0.5）。"
+                           "每个优先级的得分是其指标的平均值，加权得分是按权重平均的优先级得分。"
+                           "本次运行中没有任何测量的优先级不参与计算，权重重新归一化。"
+                           "指标不适用（n/a）时：可追溯性记 0（不引用来源），隐私与遗忘记 1（未训练）。",
+        "priority_metrics": "所用指标", "not_measured": "本次运行未测量",
+        "agree_text": "实测结果与顾问一致：{pick} 在您的优先级下得分也最高（{score}；第二名 {second} {second_score}）。",
+        "disagree_text": "顾问把 {pick} 排在第一，但按您的优先级实测，{winner} 得分 {w_score}，{pick} 为 {p_score}。",
+        "driver_text": "{winner} 主要领先于：{drivers}。",
+        "counter_text": "{pick} 更好的方面：{counters}。",
+        "not_sig_text": "在 {metric} 上两者的差异在统计上不显著（p = {p}），这部分领先需谨慎看待。",
+        "close_text": "两者相差不到 {gap}：优先级稍有变化，排名就可能翻转。",
+        "pick_missing_text": "顾问推荐的 {pick} 不在实测候选中；实测最好的是 {winner}（{score}）。",
+        "no_plan_text": "运行目录中没有 plan.yaml，因此使用等权重；实测最好的是 {winner}（{score}）。",
+        "table_title": "指标及 95% 置信区间",
+        "table_note": "每列最佳值高亮（方向取自指标的“越高越好”标记）。* 最佳值显著领先第二名（配对检验 p < 0.05；"
+                      "** p < 0.01）；≈ 与最佳值无显著差异。n/a：该指标不适用（悬停查看原因）。"
+                      "同时导出为 {csv} 和 {json}。",
+        "candidate": "候选", "technique": "技术", "higher": "越高越好", "lower": "越低越好", "charts": "图表",
+        "chart_pareto": "准确率与延迟", "chart_pareto_note": "虚线上的点构成帕累托前沿：没有其他候选同时更快且更准。",
+        "chart_forgetting": "遗忘：通用探针准确率相对基座模型的变化",
+        "chart_freshness": "时效性：知识更新前后的准确率",
+        "chart_overview": "归一化总览（1 = 实测最好，0 = 最差）",
+        "chart_loss": "训练损失（实线）与留出集损失（虚线）",
+        "chart_resources": "资源消耗", "before": "更新前", "after": "更新后",
+        "latency_axis": "每题延迟中位数（毫秒）", "accuracy_axis": "准确率（{metric}）",
+        "step": "优化步数", "loss": "损失", "no_data": "本次运行没有该图的数据。", "pareto_front": "帕累托前沿",
+        "res_params": "可训练参数", "res_size": "产物大小", "res_build": "构建时间", "res_memory": "峰值内存",
+        "ab_title": "回答并排对比", "ab_note": "显示 {total} 个问题中的 {shown} 个。输入文字筛选；点击列标题排序。",
+        "question": "问题", "reference": "参考答案", "part": "部分", "filter": "筛选回答…",
+        "all_parts": "全部", "correct": "正确", "wrong": "错误", "cites": "引用", "n_correct": "答对数",
+        "risks_title": "风险：顾问提出的警示与实测验证",
+        "risk": "风险", "raised": "顾问警示", "measured": "实测", "evidence": "证据", "raised_no": "未提出",
+        "other_caveats": "顾问的其他警示",
+        "status_confirmed": "已证实", "status_not_confirmed": "未证实", "status_not_measured": "未测量",
+        "risk_forgetting": "遗忘", "risk_leakage": "隐私泄露", "risk_staleness": "知识过时",
+        "risk_overfitting": "过拟合",
+        "ev_forgetting": "下降最多：{cand} 的通用探针准确率相对基座模型变化 {delta}（95% 置信区间 {lo} 至 {hi}）。",
+        "ev_forgetting_none": "没有候选的通用探针准确率下降超过 {thr}（最差：{cand}，{delta}）。",
+        "ev_leakage": "{cand} 对 {rate} 的金丝雀输出了植入的秘密。",
+        "ev_leakage_none": "没有训练过的候选输出植入的秘密（金丝雀泄露率为 0）。",
+        "ev_staleness": "{cand}：更新前 {before}（{metric}）→ 更新后在变化的事实上 {after}（em_updated）。",
+        "ev_staleness_none": "所有候选在变化的事实上都保持了准确率。",
+        "ev_overfitting": "{cand}：留出集损失从 {low}（第 {low_step} 步）升至 {last}（第 {last_step} 步），"
+                          "而训练损失降到 {train}。",
+        "ev_overfitting_none": "没有候选的留出集损失在最低点之后上升超过 5%。",
+        "ev_missing": "本次运行没有用于该检查的 {what}。",
+        "lit_title": "文献怎么说", "lit_measured": "本次实测",
+        "verdict_consistent": "一致", "verdict_differs": "不一致", "verdict_inconclusive": "不显著", "verdict_unmeasured": "未测量",
+        "appendix": "附录：如何复现", "reproduce": "复现本次运行和本报告",
+        "config": "解析后的配置", "environment": "环境", "seeds": "随机种子", "versions": "版本",
+        "records": "记录", "generated": "报告生成于 {date}，仅根据运行记录渲染，未重新运行任何内容。",
+        "n_a": "n/a", "yes": "是", "no": "否", "runner_up": "第二名", "list_sep": "；", "sentence_sep": "",
+    },
+}
+
+# metric -> (English label, Chinese label, format kind). Unknown metrics render with their own name.
+METRIC_INFO: dict[str, tuple[str, str, str]] = {
+    "em": ("Exact match", "精确匹配", "prop"),
+    "f1": ("Token F1", "词元 F1", "prop"),
+    "em_seen": ("EM, seen facts", "精确匹配（见过的事实）", "prop"),
+    "em_docs_only": ("EM, docs-only facts", "精确匹配（仅文档中的事实）", "prop"),
+    "em_updated": ("EM, updated facts", "精确匹配（更新后的事实）", "prop"),
+    "rouge1": ("ROUGE-1", "ROUGE-1", "prop"),
+    "rouge2": ("ROUGE-2", "ROUGE-2", "prop"),
+    "rougeL": ("ROUGE-L", "ROUGE-L", "prop"),
+    "bleu": ("BLEU", "BLEU", "score"),
+    "traceability": ("Traceability", "可追溯性", "prop"),
+    "style": ("Style adherence", "风格符合度", "prop"),
+    "probe_acc": ("General probe accuracy", "通用探针准确率", "prop"),
+    "probe_mc_acc": ("General probe MC accuracy", "通用探针选择题准确率", "prop"),
+    "ppl_general": ("Perplexity, general", "通用困惑度", "ppl"),
+    "ppl_domain": ("Perplexity, domain", "领域困惑度", "ppl"),
+    "forgetting_delta": ("Forgetting Δ probe acc.", "遗忘（探针准确率变化）", "delta"),
+    "leak_rate": ("Canary leak rate", "金丝雀泄露率", "prop"),
+    "exposure": ("Canary exposure", "金丝雀暴露度", "score"),
+    "latency_p50": ("Latency p50", "延迟 p50", "seconds"),
+    "latency_p95": ("Latency p95", "延迟 p95", "seconds"),
+    "retrieval_share": ("Retrieval share of time", "检索耗时占比", "prop"),
+    "tokens_per_s": ("Tokens / s", "词元/秒", "score"),
+    "build_seconds": ("Build time", "构建时间", "seconds_long"),
+    "peak_memory_mb": ("Peak memory", "峰值内存", "mb"),
+    "trainable_params": ("Trainable parameters", "可训练参数", "count"),
+    "size_bytes": ("Artifact size", "产物大小", "bytes"),
+}
+
+# Column order of the metrics table; metrics not listed follow alphabetically.
+METRIC_ORDER = list(METRIC_INFO)
+
+PRIORITY_LABELS: dict[str, tuple[str, str]] = {
+    "accuracy_fresh": ("accuracy on fresh facts", "新事实准确率"),
+    "accuracy_seen": ("accuracy on trained facts", "已训练事实准确率"),
+    "style": ("house style", "风格"),
+    "latency": ("latency", "延迟"),
+    "forgetting": ("keeping general knowledge", "保留通用知识"),
+    "privacy": ("privacy", "隐私"),
+    "traceability": ("traceability", "可追溯性"),
+    "cost": ("cost", "成本"),
+}
+
+
+def strings(lang: str) -> dict[str, str]:
+    """All strings for `lang`, English filling any gap."""
+    return {**STRINGS["en"], **STRINGS.get(lang, {})}
+
+
+def metric_label(name: str, lang: str) -> str:
+    info = METRIC_INFO.get(name)
+    return name if info is None else info[1 if lang == "zh" else 0]
+
+
+def metric_kind(name: str) -> str:
+    """prop (0..1), delta, seconds, ppl, score, count, bytes, mb ... or generic for unknown metrics."""
+    return METRIC_INFO.get(name, ("", "", "generic"))[2]
+
+
+def priority_label(name: str, lang: str) -> str:
+    labels = PRIORITY_LABELS.get(name)
+    return name.replace("_", " ") if labels is None else labels[1 if lang == "zh" else 0]
+
+
+def fmt(name: str, value: float | None, na: str = "n/a") -> str:
+    """A metric value as a stakeholder reads it (latency in ms, proportions with 2 decimals)."""
+    if value is None:
+        return na
+    kind = metric_kind(name)
+    if kind == "prop":
+        return f"{value:.2f}"
+    if kind == "delta":
+        return f"{value:+.2f}"
+    if kind == "seconds":
+        return f"{value * 1000:.0f} ms"
+    if kind == "seconds_long":
+        return f"{value:.0f} s" if value < 120 else f"{value / 60:.1f} min"
+    if kind == "mb":
+        return f"{value:.0f} MB" if value < 1024 else f"{value / 1024:.2f} GB"
+    if kind == "ppl":
+        return f"{value:.2f}"
+    if kind == "score":
+        return f"{value:.1f}"
+    if kind == "count":
+        return human_count(value)
+    if kind == "bytes":
+        return human_bytes(value)
+    return f"{value:.3g}"
+
+
+def human_count(n: float) -> str:
+    """18874368 -> '18.9M'."""
+    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= div:
+            return f"{n / div:.1f}{unit}"
+    return f"{n:.0f}"
+
+
+def human_bytes(n: float) -> str:
+    for div, unit in ((1 << 30, "GB"), (1 << 20, "MB"), (1 << 10, "kB")):
+        if abs(n) >= div:
+            return f"{n / div:.1f} {unit}"
+    return f"{n:.0f} B"

@@ -1,0 +1,154 @@
+"""The report in a real browser: headless Debian chromium renders it, and nothing injected executes.
+
+The session fixture installs `chromium` with apt-get when it is missing (we are root); the tests
+skip only when apt itself is unavailable. The report's own inline script stamps
+``data-rendered="WxH"`` on the summary, the table and each chart after layout, and sets
+``<body data-js="on">``; ``--dump-dom`` returns the DOM after scripts ran, so we read both back.
+A screenshot is saved to test-artifacts/report.png.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harness.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE = REPO / "tests" / "fixtures" / "run_fixture"
+ARTIFACTS = REPO / "test-artifacts"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-quic", "--hide-scrollbars"]
+CHECKS = ["summary", "table", "chart-pareto", "chart-forgetting", "chart-freshness", "chart-loss",
+          "chart-overview", "chart-resources", "answers", "risks", "literature", "appendix"]
+MARK = "data-pwned"
+
+
+def _find_chromium() -> str | None:
+    return next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser")) if p), None)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    path = _find_chromium()
+    if path:
+        return path
+    if not shutil.which("apt-get"):
+        pytest.skip("chromium is not installed and apt-get is unavailable to install it")
+    env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"]
+    if subprocess.run(install, capture_output=True, env=env, timeout=900).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], capture_output=True, env=env, timeout=600)
+        done = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
+        assert done.returncode == 0, f"apt-get install chromium failed: {done.stderr[-800:]}"
+    path = _find_chromium()
+    assert path, "apt-get installed chromium but no chromium binary is on PATH"
+    return path
+
+
+def browse(chromium: str, html: Path, tmp: Path, *args: str) -> str:
+    """Run headless chromium on a local file with a fresh profile; return stdout."""
+    profile = tmp / f"profile-{len(list(tmp.glob('profile-*')))}"
+    cmd = [chromium, *FLAGS, f"--user-data-dir={profile}", *args, html.resolve().as_uri()]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-800:]
+    return out.stdout
+
+
+def dump_dom(chromium: str, html: Path, tmp: Path) -> str:
+    return browse(chromium, html, tmp, "--window-size=1280,900", "--virtual-time-budget=3000", "--dump-dom")
+
+
+def render(run: Path, out: Path, *extra: str) -> Path:
+    result = CliRunner().invoke(main, ["report", str(run), "-o", str(out), *extra])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_report_renders_in_chromium_with_screenshot(chromium, tmp_path):
+    html = render(FIXTURE, tmp_path / "report.html")
+    dom = dump_dom(chromium, html, tmp_path)
+    assert '<body data-js="on">' in dom                       # the inline script ran
+    sizes = dict(re.findall(r'data-check="([\w-]+)" data-rendered="(\d+x\d+)"', dom))
+    assert set(sizes) == set(CHECKS), sizes
+    for name, size in sizes.items():
+        w, h = map(int, size.split("x"))
+        assert w >= 300 and h >= 60, f"{name} rendered as {size}"
+    assert not re.search(r'<div class="controls" id="ab-controls" hidden', dom)   # filter box shown
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "report.png"
+    shot.unlink(missing_ok=True)
+    browse(chromium, html, tmp_path, "--window-size=1280,5200", f"--screenshot={shot}")
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 100_000      # a full page, not a blank one
+    assert int.from_bytes(data[16:20], "big") == 1280
+
+
+def test_chinese_report_renders_in_chromium(chromium, tmp_path):
+    html = render(FIXTURE, tmp_path / "zh.html", "--lang", "zh")
+    dom = dump_dom(chromium, html, tmp_path)
+    sizes = {n: int(w) for n, w, _h in re.findall(r'data-check="([\w-]+)" data-rendered="(\d+)x(\d+)"', dom)}
+    assert set(sizes) == set(CHECKS) and all(w >= 300 for w in sizes.values())
+    assert "实测结果更支持" in dom
+
+
+PAYLOADS = [
+    "<script>document.documentElement.setAttribute('data-pwned','script')</script>",
+    "<img src=x onerror=\"document.documentElement.setAttribute('data-pwned','img')\">",
+    "<svg onload=\"document.documentElement.setAttribute('data-pwned','svg')\"></svg>",
+    "\"><img src=x onerror=document.documentElement.setAttribute('data-pwned','attr')>",
+    "'><script>document.title='PWNED'</script>",
+    "</title><script>document.documentElement.setAttribute('data-pwned','title')</script>",
+    "<iframe srcdoc=\"<script>parent.document.documentElement.setAttribute('data-pwned','iframe')</script>\">",
+]
+
+
+def _poison(run: Path) -> None:
+    """Put the payloads into every piece of suite text, model output and advisor text of the run."""
+    import yaml
+    for k, f in enumerate(sorted((run / "records").glob("*.json"))):
+        rec = json.loads(f.read_text())
+        for i, ex in enumerate(rec["examples"]):
+            p = PAYLOADS[(i + k) % len(PAYLOADS)]
+            ex.update(question=f"Q {p}", reference=f"R {p}", answer=f"A {p}", kind=p,
+                      sources=[p, "doc<b>"], gold_sources=[p], id=f"{ex['id']}{p}")
+        rec["metrics"]["traceability"]["note"] = PAYLOADS[3]
+        rec["metrics"][PAYLOADS[1]] = {"value": 0.5, "higher_is_better": True, "note": PAYLOADS[0]}
+        if rec["candidate"] == "prompt":
+            rec["candidate"] = f"prompt{PAYLOADS[1]}"
+        rec["base_model"] = PAYLOADS[5]
+        f.write_text(json.dumps(rec))
+    plan = yaml.safe_load((run / "plan.yaml").read_text())
+    plan["ranking"][0]["reasons"].append(PAYLOADS[0])
+    plan["answers"][PAYLOADS[2]] = PAYLOADS[1]
+    plan["caveats"].append({"id": "x", "text": PAYLOADS[4]})
+    plan["defaults_used"].append(PAYLOADS[6])
+    (run / "plan.yaml").write_text(yaml.safe_dump(plan))
+
+
+def test_injected_markup_never_executes(chromium, tmp_path):
+    run = shutil.copytree(FIXTURE, tmp_path / "run")
+    _poison(run)
+    html = render(run, tmp_path / "evil.html")
+    source = html.read_text()
+    assert "&lt;script&gt;document.documentElement" in source and "<script>document.documentElement" not in source
+    assert "onerror=\"document" not in source and "<iframe" not in source
+    dom = dump_dom(chromium, html, tmp_path)
+    assert '<body data-js="on">' in dom                       # scripts do run in this browser...
+    assert MARK not in dom.split("<body", 1)[0]                # ...but no payload did
+    assert "<title>PWNED" not in dom and f'{MARK}="' not in dom
+
+
+def test_the_detector_catches_an_unescaped_payload(chromium, tmp_path):
+    """Control: the same check fails on a report where one payload went in raw."""
+    html = render(FIXTURE, tmp_path / "raw.html")
+    raw = tmp_path / "raw_injected.html"
+    raw.write_text(html.read_text().replace("</main>", PAYLOADS[1] + "</main>", 1))
+    dom = dump_dom(chromium, raw, tmp_path)
+    assert f'{MARK}="img"' in dom

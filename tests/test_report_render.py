@@ -1,0 +1,286 @@
+"""`rightfit report` on the fixture run: structure, numbers, exports, scoring, errors, Chinese.
+
+The fixture (tests/fixtures/run_fixture, written by its make_fixture.py) is synthetic: its
+numbers exercise the report, they are not results.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from harness.cli import main
+from harness.records import load_run
+from harness.report import charts, scoring
+from harness.report.analysis import analyse
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "run_fixture"
+CHARTS = ("pareto", "forgetting", "freshness", "overview", "loss", "resources")
+
+
+def render(run_dir: Path, out: Path, *extra: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["report", str(run_dir), "-o", str(out), *extra])
+    return result.exit_code, result.output
+
+
+def svg(html: str, chart: str) -> str:
+    m = re.search(rf'<svg class="chart" data-chart="{chart}".*?</svg>', html, re.S)
+    assert m, f"chart {chart} missing"
+    return m.group(0)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("rep") / "fixture.html"
+    code, output = render(FIXTURE, out, "--json")
+    assert code == 0, output
+    info = json.loads(output)
+    return {"info": info, "html": out.read_text(encoding="utf-8"), "out": out}
+
+
+def test_cli_prints_path_and_writes_html_csv_json(tmp_path):
+    out = tmp_path / "sub" / "r.html"
+    code, output = render(FIXTURE, out)
+    assert code == 0 and output.strip() == str(out)
+    assert {p.name for p in out.parent.iterdir()} == {"r.html", "r.csv", "r.json"}  # no temp files left
+
+
+def test_summary_first_with_verdict_and_reasons(report):
+    html, info = report["html"], report["info"]
+    # The fixture's advisor ranks rag_lora first; under its priorities rag measures 0.70 vs 0.69.
+    assert (info["advisor_pick"], info["winner"], info["status"]) == ("rag_lora", "rag", "disagree")
+    first = html.index('id="summary"')
+    assert first < html.index('id="metrics"') < html.index('id="charts"') < html.index('id="answers"')
+    verdict = " ".join(html[first:html.index('id="metrics"')].split())
+    assert 'data-status="disagree" data-winner="rag" data-pick="rag_lora"' in verdict
+    assert "Knowledge changes weekly and answers need the house style" in verdict
+    assert "rag gains most on accuracy on fresh facts (EM, updated facts 0.57 vs 0.41)" in verdict
+    assert "rag_lora is better on house style (Style adherence 0.05 vs 0.88)" in verdict
+    assert "within 0.01 of each other" in verdict
+    assert "<dt>knowledge change</dt><dd>weekly</dd>" in verdict
+
+
+def test_weighted_scores_match_hand_computation():
+    run = load_run(FIXTURE)
+    plan = run["plan"]
+    scores = scoring.weighted_scores(run["records"], plan["priorities"])
+    # rag, by hand (weights /19): fresh mean(.57,.61)=.59*5, seen .52*1, style .05*1, latency .09/.34*2,
+    # forgetting 1*2, privacy 1*3 (n/a = trains on nothing), traceability .83*4, cost mean(0->6.1 min-max
+    # over build 0..131 = 1-6.1/131, peak 410/520)*1
+    cost = ((1 - 6.1 / 131) + 410 / 520) / 2
+    want = (0.59 * 5 + 0.52 + 0.05 + 0.09 / 0.34 * 2 + 2 + 3 + 0.83 * 4 + cost) / 19
+    assert scores["total"]["rag"] == pytest.approx(want, abs=1e-9)
+    assert scores["metrics"]["accuracy_fresh"] == ["em_updated", "em_docs_only"]
+    assert scores["by_priority"]["traceability"]["lora"] == 0.0      # cites nothing -> 0
+    assert scores["by_priority"]["privacy"]["prompt"] == 1.0         # trains on nothing -> 1
+    assert scores["by_priority"]["privacy"]["full"] == pytest.approx(0.75)
+
+
+def test_scaling_rules():
+    recs = [{"candidate": c, "metrics": {"lat": {"value": v, "higher_is_better": False},
+                                         "em": {"value": e, "higher_is_better": True},
+                                         "forgetting_delta": {"value": d, "higher_is_better": True}}}
+            for c, v, e, d in (("a", 0.1, 0.8, -0.2), ("b", 0.4, 0.2, 0.0), ("c", None, 0.5, -2.0))]
+    assert scoring.scaled(recs, "lat") == {"a": 1.0, "b": 0.25, "c": None}          # ratio to best
+    assert scoring.scaled(recs, "em") == {"a": 0.8, "b": 0.2, "c": 0.5}              # proportions as is
+    assert scoring.normalised(recs, "em") == pytest.approx({"a": 1.0, "b": 0.0, "c": 0.5})  # min-max view
+    # a delta outside [-1, 1] is not a proportion change: min-max fallback
+    assert scoring.scaled(recs, "forgetting_delta") == {"a": 0.9, "b": 1.0, "c": 0.0}
+
+
+def test_agreement_when_priorities_favour_the_pick(tmp_path):
+    run = shutil.copytree(FIXTURE, tmp_path / "run")
+    plan = yaml.safe_load((run / "plan.yaml").read_text())
+    plan["priorities"] = {"style": 5, "accuracy_fresh": 1}
+    (run / "plan.yaml").write_text(yaml.safe_dump(plan))
+    code, output = render(run, tmp_path / "a.html", "--json")
+    info = json.loads(output)
+    assert code == 0 and info["status"] == "agree"
+    html = (tmp_path / "a.html").read_text()
+    assert "The measurements agree with the advisor: rag_lora also scored best" in html
+
+
+def test_pick_missing_and_no_plan(tmp_path):
+    run = shutil.copytree(FIXTURE, tmp_path / "run")
+    (run / "records" / "rag_lora.json").unlink()
+    info = json.loads(render(run, tmp_path / "m.html", "--json")[1])
+    assert info["status"] == "pick_missing" and info["winner"] == "rag"
+    assert "was not among the measured candidates" in (tmp_path / "m.html").read_text()
+    (run / "plan.yaml").unlink()
+    info = json.loads(render(run, tmp_path / "n.html", "--json")[1])
+    assert info["status"] == "no_plan" and info["advisor_pick"] is None
+
+
+def test_metrics_table_best_ci_significance_and_na(report):
+    html = report["html"]
+    table = html[html.index('id="metrics-table"'):html.index("</table>", html.index('id="metrics-table"'))]
+    rows = dict(re.findall(r'<tr data-candidate="([^"]+)">(.*?)</tr>', table, re.S))
+    assert list(rows) == ["rag", "rag_lora", "distill", "lora", "prompt", "full"]   # by weighted score
+
+    def cell(cand, metric):
+        return re.search(rf'<td class="([^"]*)" data-metric="{metric}"[^>]*>(.*?)</td>', rows[cand], re.S)
+    # em_updated: rag 0.57 best, 0.16 ahead of rag_lora with p = 0.001 -> "**"
+    c = cell("rag", "em_updated")
+    assert "best" in c.group(1) and "0.57" in c.group(2) and '<span class="sig">**</span>' in c.group(2)
+    # latency: lower is better -> distill best; CI shown in ms
+    assert "best" in cell("distill", "latency_p50").group(1) and "90 ms" in cell("distill", "latency_p50").group(2)
+    # forgetting: prompt and rag tie at +0.00 (both best); lora -0.03 vs best p = 0.42 -> "≈"
+    assert "best" in cell("prompt", "forgetting_delta").group(1) and "best" in cell("rag", "forgetting_delta").group(1)
+    assert "≈" in cell("lora", "forgetting_delta").group(2)
+    assert "≈" not in cell("full", "forgetting_delta").group(2)
+    # n/a with the record's note as a tooltip
+    na = re.search(r'<td class="num na" data-metric="traceability" title="([^"]+)">n/a', rows["lora"])
+    assert na and na.group(1) == "n/a: this technique cites no documents."
+    # an unknown metric still renders, generically
+    assert 'data-metric="answer_len_chars">answer_len_chars' in table
+    m = next(r for r in load_run(FIXTURE)["records"] if r["candidate"] == "rag")["metrics"]["em_docs_only"]
+    assert f'<span class="ci">{m["ci_low"]:.2f} – {m["ci_high"]:.2f}</span>' in cell("rag", "em_docs_only").group(2)
+
+
+def test_csv_and_json_exports_match_the_records(report):
+    out = report["out"]
+    rows = list(csv.DictReader(out.with_suffix(".csv").open()))
+    data = json.loads(out.with_suffix(".json").read_text())
+    records = {r["candidate"]: r for r in load_run(FIXTURE)["records"]}
+    assert [r["candidate"] for r in rows] == [r["candidate"] for r in data["rows"]]
+    for row in rows:
+        rec = records[row["candidate"]]["metrics"]
+        assert float(row["em"]) == rec["em"]["value"]
+        assert float(row["em_ci_low"]) == rec["em"]["ci_low"]
+        assert (row["traceability"] == "") == (rec["traceability"]["value"] is None)
+    assert data["winner"] == "rag" and data["higher_is_better"]["latency_p50"] is False
+    assert abs(sum(data["weights_used"].values()) - 1) < 1e-9
+
+
+def test_each_chart_is_inline_svg_with_the_records_data(report):
+    html = report["html"]
+    records = {r["candidate"]: r for r in load_run(FIXTURE)["records"]}
+    for name in CHARTS:
+        assert f'data-check="chart-{name}"' in html
+        svg(html, name)
+    pareto = svg(html, "pareto")
+    pts = dict(re.findall(r'data-name="([^"]+)" data-x="[^"]+" data-y="[^"]+" data-front="(\d)"', pareto))
+    assert pts == {"distill": "1", "full": "1", "rag": "1", "rag_lora": "1", "lora": "0", "prompt": "0"}
+    assert 'data-role="pareto-front" data-n="4"' in pareto
+    bars = dict(re.findall(r'data-name="([^"]+)" data-value="([^"]+)"', svg(html, "forgetting")))
+    assert {k: float(v) for k, v in bars.items()} == {c: r["metrics"]["forgetting_delta"]["value"]
+                                                      for c, r in records.items()}
+    fresh = re.findall(r'data-name="([^"]+)" data-series="after[^"]*" data-value="([^"]+)"', svg(html, "freshness"))
+    assert {k: float(v) for k, v in fresh} == {c: r["metrics"]["em_updated"]["value"] for c, r in records.items()}
+    assert svg(html, "overview").count("<rect") == 6 * 18            # 16 metrics + build time + peak memory
+    loss = re.findall(r'data-name="([^"]+)" data-kind="(\w+)" data-n="(\d+)"', svg(html, "loss"))
+    assert sorted((n, k) for n, k, _ in loss) == sorted((c, k) for c in ("lora", "full", "rag_lora", "distill")
+                                                        for k in ("train", "heldout"))
+    res = re.findall(r'data-panel="(\w+)" data-name="([^"]+)" data-value="([^"]+)"', svg(html, "resources"))
+    assert {p for p, _, _ in res} == {"params", "size", "build", "memory"}
+    assert ("params", "full", "1.88744e+07") in res
+
+
+def test_pareto_front_and_ticks():
+    pts = [{"name": n, "x": x, "y": y} for n, x, y in (("a", 1, 0.2), ("b", 2, 0.5), ("c", 3, 0.4), ("d", 4, 0.9))]
+    assert [p["name"] for p in charts.pareto_front(pts)] == ["a", "b", "d"]
+    assert charts.nice_ticks(0, 0.61) == [0.0, 0.2, 0.4, 0.6, 0.8]
+    assert charts.nice_ticks(-0.17, 0.02) == [-0.2, -0.15, -0.1, -0.05, 0.0, 0.05]
+
+
+def test_answers_risks_literature_appendix(report):
+    html = report["html"]
+    ab = html[html.index('id="ab-table"'):]
+    assert ab.count("<tr data-part=") == 12
+    assert re.search(r'data-id="q08" data-correct="\d+"', ab)
+    assert "How many days do I have to return a jacket now?" in ab and "Swiftbox" in ab
+    assert '<div class="controls" id="ab-controls" hidden>' in html       # shown by the script only
+    risks = dict(re.findall(r'data-risk="(\w+)" data-status="(\w+)"', html))
+    assert risks == {"forgetting": "confirmed", "leakage": "confirmed", "staleness": "confirmed",
+                     "overfitting": "confirmed"}
+    assert "full: held-out loss rose from 1.25 (step 100) to 1.39 (step 140)" in html
+    assert "full emitted planted secrets for 25% of the canaries." in html
+    assert 'data-finding="rag_fresh"' in html and "Ovadia et al. 2024" in html
+    assert "EM, updated facts: rag 0.57 vs full 0.05 (p = 0.001)" in html
+    assert f"rightfit run {FIXTURE}/config.resolved.yaml --run-id run_fixture-repro" in html
+    assert "<th>torch</th><td>2.13.0+cpu</td>" in html and "<th>Seeds</th><td>0</td>" in html
+
+
+def test_self_contained_and_small(report):
+    html = report["html"]
+    assert not re.search(r'(src|href)="(https?:)?//', html)             # no external assets
+    assert "<link" not in html and "@import" not in html
+    assert len(html.encode()) < 5 * 1024 * 1024
+
+
+def test_demo_size_run_stays_under_5mb_and_caps_answers(tmp_path):
+    run = shutil.copytree(FIXTURE, tmp_path / "run")
+    for f in (run / "records").glob("*.json"):
+        rec = json.loads(f.read_text())
+        base = rec["examples"]
+        rec["examples"] = [{**ex, "id": f"{ex['id']}-{i}", "answer": ex["answer"] + " " + "lorem ipsum " * 20}
+                           for i in range(40) for ex in base]                 # 480 questions
+        f.write_text(json.dumps(rec))
+    code, _ = render(run, tmp_path / "big.html")
+    html = (tmp_path / "big.html").read_text()
+    assert code == 0 and html.count("<tr data-part=") == 300
+    assert "Showing 300 of 480 questions." in html
+    assert len(html.encode()) < 5 * 1024 * 1024
+
+
+def test_chinese_report_has_the_same_structure(report, tmp_path):
+    code, _ = render(FIXTURE, tmp_path / "zh.html", "--lang", "zh")
+    zh = (tmp_path / "zh.html").read_text(encoding="utf-8")
+    en = report["html"]
+    assert code == 0 and '<html lang="zh-CN">' in zh
+    structure = r'(id|data-chart|data-check|data-risk|data-finding|data-metric)="([^"]+)"'
+    assert re.findall(structure, zh) == re.findall(structure, en)
+    assert "顾问推荐与实测结果不一致" in zh and "实测结果更支持" in zh and "文献怎么说" in zh
+
+
+def test_default_output_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["report", str(FIXTURE), "--lang", "zh"])
+    assert result.exit_code == 0 and result.output.strip() == "reports/run_fixture.zh.html"
+    assert (tmp_path / "reports" / "run_fixture.zh.csv").exists()
+
+
+@pytest.mark.parametrize("breakage, needle", [
+    ("missing", "no such run directory"),
+    ("no_records", "not a run directory"),
+    ("empty_records", "no candidate records"),
+    ("bad_json", "not valid JSON"),
+    ("bad_plan", "plan.yaml:3: not valid YAML"),
+    ("plan_not_mapping", "plan.yaml: expected a mapping"),
+    ("duplicate", "appears twice"),
+])
+def test_bad_run_dir_is_one_sentence_exit_2(tmp_path, breakage, needle):
+    run = tmp_path / "run"
+    if breakage != "missing":
+        shutil.copytree(FIXTURE, run)
+    if breakage == "no_records":
+        shutil.rmtree(run / "records")
+    elif breakage == "empty_records":
+        for f in (run / "records").glob("*.json"):
+            f.unlink()
+    elif breakage == "bad_json":
+        (run / "records" / "rag.json").write_text("{broken")
+    elif breakage == "bad_plan":
+        (run / "plan.yaml").write_text("ranking:\n  - [unclosed\n")
+    elif breakage == "plan_not_mapping":
+        (run / "plan.yaml").write_text("- just\n- a list\n")
+    elif breakage == "duplicate":
+        shutil.copy(run / "records" / "rag.json", run / "records" / "rag_copy.json")
+    result = CliRunner().invoke(main, ["report", str(run), "-o", str(tmp_path / "x.html")])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.output
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_analyse_is_pure_data():
+    view = analyse(load_run(FIXTURE), "en")
+    assert view["order"][0] == "rag" and view["summary"]["pick"] == "rag_lora"
+    assert [r["id"] for r in view["risks"]] == ["forgetting", "leakage", "staleness", "overfitting"]
