@@ -1,0 +1,112 @@
+"""Loading and checking advisor/rules.yaml, so the engine can trust the table.
+
+A typo in the table (an unknown question, technique, operator or choice) is reported as one
+sentence naming the file and the rule id, never discovered as a silently dead rule.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from advisor.questionnaire import check_value, load_questionnaire
+from harness.errors import UserError
+
+RULES = Path(__file__).resolve().parent / "rules.yaml"
+TECHNIQUES = ("prompt", "rag", "lora", "qlora", "full", "distill", "rag_lora")
+DERIVED_FACTS = ("fits_full", "fits_lora", "fits_qlora")        # yes/no, from the resource estimate
+POST_FACTS = ("top", "candidates")                               # known only after the ranking
+CHECKS = ("privacy", "forgetting", "freshness", "citations", "style", "latency", "overfitting")
+PRIORITIES = ("accuracy_fresh", "accuracy_seen", "style", "latency", "forgetting", "privacy", "traceability", "cost")
+OPERATORS = ("eq", "ne", "in", "gte", "lte", "gt", "lt")
+RULE_KEYS = {"id", "when", "recommend", "boost", "penalise", "caveat", "requires_check", "priority", "reason",
+             "source"}
+
+
+def _has(entry: Any, *keys: str) -> bool:
+    return isinstance(entry, dict) and all(entry.get(k) for k in keys)
+
+
+def _check_value(fact: str, value: Any, where: str) -> None:
+    questions = load_questionnaire()
+    if fact in questions:
+        check_value(questions[fact], value, where)
+    elif fact in DERIVED_FACTS and not isinstance(value, bool):
+        raise UserError(f"{where}: '{fact}' is yes/no, not {value!r}; write true or false.")
+    elif fact in POST_FACTS and value not in TECHNIQUES:
+        raise UserError(f"{where}: '{fact}' compares with a technique, not {value!r}; use one of "
+                        f"{', '.join(TECHNIQUES)}.")
+
+
+def _check_condition(cond: Any, where: str) -> bool:
+    """Raise on a malformed condition; return whether it uses a second-pass fact."""
+    if not isinstance(cond, dict):
+        raise UserError(f"{where}: a condition must be a mapping, not {cond!r}; fix the rule.")
+    if "all" in cond or "any" in cond:
+        items = cond.get("all", cond.get("any"))
+        if len(cond) != 1 or not isinstance(items, list):
+            raise UserError(f"{where}: write a condition as {{all: [...]}} or {{any: [...]}}; fix the rule.")
+        return any([_check_condition(c, where) for c in items])
+    fact, op, value = cond.get("q"), cond.get("op"), cond.get("value")
+    facts = [*load_questionnaire(), *DERIVED_FACTS, *POST_FACTS]
+    if fact not in facts:
+        raise UserError(f"{where}: unknown fact '{fact}'; use a question id or one of "
+                        f"{', '.join(DERIVED_FACTS + POST_FACTS)}.")
+    if op not in OPERATORS or set(cond) != {"q", "op", "value"}:
+        raise UserError(f"{where}: a condition is {{q, op, value}} with op one of {', '.join(OPERATORS)}; "
+                        f"fix '{fact}'.")
+    for v in (value if op == "in" else [value]):
+        _check_value(fact, v, where)
+    return fact in POST_FACTS
+
+
+def check_table(table: Any, source: str) -> dict:
+    """Validate a loaded table and mark each rule `_post` (second pass). Raises UserError."""
+    if not isinstance(table, dict) or not isinstance(table.get("rules"), list):
+        raise UserError(f"{source}: expected a mapping with a 'rules' list; fix the YAML.")
+    if sorted(table.get("techniques", [])) != sorted(TECHNIQUES):
+        raise UserError(f"{source}: 'techniques' must list exactly {', '.join(TECHNIQUES)}.")
+    if sorted(table.get("priorities", {})) != sorted(PRIORITIES):
+        raise UserError(f"{source}: 'priorities' must give a base weight to {', '.join(PRIORITIES)}.")
+    seen = set()
+    for i, rule in enumerate(table["rules"]):
+        where = f"{source}: rule '{rule.get('id', f'#{i + 1}')}'" if isinstance(rule, dict) else f"{source}: rule #{i + 1}"
+        if not isinstance(rule, dict) or not rule.get("id") or rule["id"] in seen:
+            raise UserError(f"{where} needs a unique 'id'; fix the rule.")
+        seen.add(rule["id"])
+        if set(rule) - RULE_KEYS:
+            raise UserError(f"{where}: unknown key(s) {', '.join(sorted(set(rule) - RULE_KEYS))}; "
+                            f"allowed: {', '.join(sorted(RULE_KEYS))}.")
+        post = _check_condition(rule.get("when"), where)
+        for kind in ("recommend", "boost", "penalise"):
+            for technique, weight in rule.get(kind, {}).items():
+                if technique not in TECHNIQUES or not isinstance(weight, (int, float)) or weight <= 0:
+                    raise UserError(f"{where}: '{kind}' needs technique: positive weight with a technique among "
+                                    f"{', '.join(TECHNIQUES)}, not {technique}: {weight!r}.")
+                if post:
+                    raise UserError(f"{where}: a rule on {' or '.join(POST_FACTS)} runs after scoring and "
+                                    f"cannot '{kind}'; use a caveat.")
+        bad = set(rule.get("requires_check", [])) - set(CHECKS) or set(rule.get("priority", {})) - set(PRIORITIES)
+        if bad:
+            raise UserError(f"{where}: unknown check or priority {', '.join(sorted(bad))}; use "
+                            f"{', '.join(CHECKS)} / {', '.join(PRIORITIES)}.")
+        if not _has(rule.get("reason"), "en", "zh") or ("caveat" in rule and not _has(rule["caveat"], "id", "en", "zh")):
+            raise UserError(f"{where}: 'reason' needs en and zh texts, and a 'caveat' id, en and zh; add them.")
+        if not rule.get("source"):
+            raise UserError(f"{where}: say where the rule comes from in 'source'.")
+        rule["_post"] = post
+    return table
+
+
+@functools.lru_cache(maxsize=None)
+def load_rules(path: str = str(RULES)) -> dict:
+    """The checked rule table (cached: the what-if search evaluates it thousands of times)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            table = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, yaml.YAMLError) as e:
+        raise UserError(f"{path}: cannot read the rule table ({str(e).splitlines()[0]}); fix the file.") from None
+    return check_table(table, path)
