@@ -23,11 +23,14 @@ SCORE_EFFECTS = (("recommend", 1), ("boost", 1), ("penalise", -1))
 
 @functools.lru_cache(maxsize=256)
 def derived_facts(model_size_b: float, gpu: str) -> dict[str, bool]:
-    """fits_full / fits_lora / fits_qlora: the estimate for this model fits this GPU (never on CPU)."""
+    """fits_full / fits_lora / fits_qlora: the estimate for this model fits this GPU (never on CPU).
+
+    Full fine-tuning counts as fitting when its leaner pure-bf16 variant does (8 B per parameter).
+    """
     gpu_gb = load_questionnaire()["gpu"]["meta"][gpu]["gpu_gb"]
     n = model_size_b * 1e9
     return {f"fits_{name}": bool(gpu_gb > 0 and estimate(n, method, gpu_gb=gpu_gb)["fits"])
-            for name, method in (("full", "full"), ("lora", "lora"), ("qlora", "qlora4"))}
+            for name, method in (("full", "full_bf16"), ("lora", "lora"), ("qlora", "qlora4"))}
 
 
 def holds(cond: dict, facts: dict[str, Any]) -> bool:
