@@ -20,9 +20,10 @@ def _ask_one(q: dict, index: int, total: int, lang: str):
 
     click.echo(f"\n[{index}/{total}] {tr(q['text'], lang)}")
     if q["type"] == "choice":
+        width = max(map(len, q["choices"]))
         for i, choice in enumerate(q["choices"], 1):
             label = tr(q.get("labels", {}).get(choice), lang)
-            click.echo(f"  {i}. {choice}" + (f"  ({label})" if label else ""))
+            click.echo(f"  {i}. {choice:<{width}}  {label if label != choice else ''}".rstrip())
     elif q["type"] == "scale":
         click.echo(f"  1 = {tr(q['low'], lang)}; 5 = {tr(q['high'], lang)}")
     elif q["type"] == "number":

@@ -36,9 +36,15 @@ def derived_facts(model_size_b: float, gpu: str) -> dict[str, bool]:
 def holds(cond: dict, facts: dict[str, Any]) -> bool:
     """Whether a condition ({all|any: [...]} or {q, op, value}) holds for these facts."""
     if "all" in cond:
-        return all(holds(c, facts) for c in cond["all"])
+        for c in cond["all"]:  # a loop, not all(<generator>): what-if calls this ~10^5 times
+            if not holds(c, facts):
+                return False
+        return True
     if "any" in cond:
-        return any(holds(c, facts) for c in cond["any"])
+        for c in cond["any"]:
+            if holds(c, facts):
+                return True
+        return False
     value = facts[cond["q"]]
     if isinstance(value, list) and cond["op"] == "in":  # list fact: any of its items
         return any(v in cond["value"] for v in value)
@@ -83,7 +89,7 @@ def evaluate(answers: dict[str, Any], table: dict | None = None) -> dict:
                 scores[technique] += sign * weight
                 contributions[technique].append((rule["id"], sign * weight))
         caveat = rule.get("caveat")
-        if caveat and caveat["id"] not in {c["id"] for c in caveats}:
+        if caveat and all(c["id"] != caveat["id"] for c in caveats):
             caveats.append({"id": caveat["id"], "rule": rule["id"], "en": caveat["en"], "zh": caveat["zh"]})
         checks.extend(c for c in rule.get("requires_check", []) if c not in checks)
         for name, weight in rule.get("priority", {}).items():
