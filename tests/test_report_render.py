@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from harness.cli import main
 from harness.records import load_run
 from harness.report import charts, scoring
-from harness.report.analysis import analyse
+from harness.report.analysis import RECORD_KEYS, analyse, check_records
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "run_fixture"
 CHARTS = ("pareto", "forgetting", "freshness", "overview", "loss", "resources")
@@ -70,7 +70,7 @@ def test_summary_first_with_verdict_and_reasons(report):
 def test_weighted_scores_match_hand_computation():
     run = load_run(FIXTURE)
     plan = run["plan"]
-    scores = scoring.weighted_scores(run["records"], plan["priorities"])
+    scores = scoring.weighted_scores(check_records(run), plan["priorities"])
     # rag, by hand (weights /19): fresh mean(.57,.61)=.59*5, seen .52*1, style .05*1, latency .09/.34*2,
     # forgetting 1*2, privacy 1*3 (n/a = trains on nothing), traceability .83*4, cost mean(0->6.1 min-max
     # over build 0..131 = 1-6.1/131, peak 410/520)*1
@@ -131,16 +131,21 @@ def test_metrics_table_best_ci_significance_and_na(report):
     assert "best" in c.group(1) and "0.57" in c.group(2) and '<span class="sig">**</span>' in c.group(2)
     # latency: lower is better -> distill best; CI shown in ms
     assert "best" in cell("distill", "latency_p50").group(1) and "90 ms" in cell("distill", "latency_p50").group(2)
-    # forgetting: prompt and rag tie at +0.00 (both best); lora -0.03 vs best p = 0.42 -> "≈"
-    assert "best" in cell("prompt", "forgetting_delta").group(1) and "best" in cell("rag", "forgetting_delta").group(1)
+    # forgetting (record key forgetting.probes.em; paired tests from probes.em): rag +0.00 best, not
+    # significantly ahead of lora (-0.03, p = 0.42 -> "≈"); full -0.14 is (p = 0.001); prompt is the base: n/a
+    assert "best" in cell("rag", "forgetting_delta").group(1) and "*" not in cell("rag", "forgetting_delta").group(2)
     assert "≈" in cell("lora", "forgetting_delta").group(2)
-    assert "≈" not in cell("full", "forgetting_delta").group(2)
+    assert "≈" not in cell("full", "forgetting_delta").group(2) and "na" in cell("prompt", "forgetting_delta").group(1)
     # n/a with the record's note as a tooltip
     na = re.search(r'<td class="num na" data-metric="traceability" title="([^"]+)">n/a', rows["lora"])
     assert na and na.group(1) == "n/a: this technique cites no documents."
-    # an unknown metric still renders, generically
-    assert 'data-metric="answer_len_chars">answer_len_chars' in table
-    m = next(r for r in load_run(FIXTURE)["records"] if r["candidate"] == "rag")["metrics"]["em_docs_only"]
+    # metrics the report does not know, or has no headline column for, render as generic rows
+    extra = html[html.index('id="extra-table"'):]
+    extra = extra[:extra.index("</table>")]
+    assert re.findall(r'<tr data-metric="([^"]+)">', extra) == ["answer_len_chars", "forgetting.general.ppl",
+                                                                 "fresh.unchanged.em"]
+    assert '<tr data-metric="answer_len_chars"><td><strong>answer_len_chars</strong>' in extra
+    m = next(r for r in load_run(FIXTURE)["records"] if r["candidate"] == "rag")["metrics"]["test.docs_only.em"]
     assert f'<span class="ci">{m["ci_low"]:.2f} – {m["ci_high"]:.2f}</span>' in cell("rag", "em_docs_only").group(2)
 
 
@@ -152,9 +157,10 @@ def test_csv_and_json_exports_match_the_records(report):
     assert [r["candidate"] for r in rows] == [r["candidate"] for r in data["rows"]]
     for row in rows:
         rec = records[row["candidate"]]["metrics"]
-        assert float(row["em"]) == rec["em"]["value"]
-        assert float(row["em_ci_low"]) == rec["em"]["ci_low"]
-        assert (row["traceability"] == "") == (rec["traceability"]["value"] is None)
+        assert float(row["em"]) == rec["test.em"]["value"]
+        assert float(row["em_ci_low"]) == rec["test.em"]["ci_low"]
+        assert (row["traceability"] == "") == (rec["test.traceability"]["value"] is None)
+        assert float(row["answer_len_chars"]) == rec["answer_len_chars"]["value"]
     assert data["winner"] == "rag" and data["higher_is_better"]["latency_p50"] is False
     assert abs(sum(data["weights_used"].values()) - 1) < 1e-9
 
@@ -170,11 +176,13 @@ def test_each_chart_is_inline_svg_with_the_records_data(report):
     assert pts == {"distill": "1", "full": "1", "rag": "1", "rag_lora": "1", "lora": "0", "prompt": "0"}
     assert 'data-role="pareto-front" data-n="4"' in pareto
     bars = dict(re.findall(r'data-name="([^"]+)" data-value="([^"]+)"', svg(html, "forgetting")))
-    assert {k: float(v) for k, v in bars.items()} == {c: r["metrics"]["forgetting_delta"]["value"]
-                                                      for c, r in records.items()}
+    assert {k: float(v) for k, v in bars.items()} == {c: r["metrics"]["forgetting.probes.em"]["value"]
+                                                      for c, r in records.items() if c != "prompt"}
     fresh = re.findall(r'data-name="([^"]+)" data-series="after[^"]*" data-value="([^"]+)"', svg(html, "freshness"))
-    assert {k: float(v) for k, v in fresh} == {c: r["metrics"]["em_updated"]["value"] for c, r in records.items()}
-    assert svg(html, "overview").count("<rect") == 6 * 18            # 16 metrics + build time + peak memory
+    assert {k: float(v) for k, v in fresh} == {c: r["metrics"]["fresh.em"]["value"] for c, r in records.items()}
+    heads = re.findall(r'<th class="num" data-metric="([^"]+)"', html)
+    cells = re.findall(r'data-name="([^"]+)" data-metric="([^"]+)"', svg(html, "overview"))
+    assert sorted(set(cells)) == sorted((c, m) for c in records for m in heads + ["build_seconds", "peak_memory_mb"])
     loss = re.findall(r'data-name="([^"]+)" data-kind="(\w+)" data-n="(\d+)"', svg(html, "loss"))
     assert sorted((n, k) for n, k, _ in loss) == sorted((c, k) for c in ("lora", "full", "rag_lora", "distill")
                                                         for k in ("train", "heldout"))
@@ -278,6 +286,24 @@ def test_bad_run_dir_is_one_sentence_exit_2(tmp_path, breakage, needle):
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.output
     assert not (tmp_path / "x.html").exists()
+
+
+def test_records_with_the_reports_own_metric_names_render_the_same(report, tmp_path):
+    run = shutil.copytree(FIXTURE, tmp_path / "run")
+    for f in (run / "records").glob("*.json"):
+        rec = json.loads(f.read_text())
+        for name, keys in RECORD_KEYS.items():
+            for key in keys:
+                if key in rec["metrics"]:
+                    rec["metrics"][name] = rec["metrics"].pop(key)
+                if key in rec["comparisons"]:
+                    rec["comparisons"][name] = rec["comparisons"].pop(key)
+        rec["comparisons"]["forgetting_delta"] = rec["comparisons"]["probe_acc"]
+        f.write_text(json.dumps(rec))
+    render(run, tmp_path / "flat.html")
+    flat = (tmp_path / "flat.html").read_text()
+    table = r'<table class="metrics" id="metrics-table">.*?</table>'
+    assert re.search(table, flat, re.S).group(0) == re.search(table, report["html"], re.S).group(0)
 
 
 def test_analyse_is_pure_data():

@@ -20,8 +20,43 @@ DEFAULT_PRIORITIES = {"accuracy_fresh": 1, "accuracy_seen": 1, "style": 1, "late
                       "privacy": 1, "traceability": 1, "cost": 1}
 
 
+# The report's metric names <- the record keys `rightfit run` writes (harness/evaluate.py), first
+# present wins. Records that already use the report's names pass through unchanged; any other key
+# is kept under its own name and shown among "all other metrics".
+RECORD_KEYS: dict[str, tuple[str, ...]] = {
+    "em": ("test.em",), "f1": ("test.f1",), "em_seen": ("test.seen.em",),
+    "em_docs_only": ("test.docs_only.em",), "em_updated": ("fresh.em",),
+    "rouge1": ("test.rouge1",), "rouge2": ("test.rouge2",), "rougeL": ("test.rougeL",), "bleu": ("test.bleu",),
+    "style": ("test.style",), "traceability": ("test.traceability",),
+    "probe_acc": ("probes.em",), "probe_mc_acc": ("probes.mc_acc",),
+    "ppl_general": ("general.ppl",), "ppl_domain": ("domain.ppl",),
+    "forgetting_delta": ("forgetting.probes.em", "forgetting.probes.mc_acc"),
+    "leak_rate": ("privacy.leak_rate",), "exposure": ("privacy.exposure",),
+    "latency_p50": ("latency.p50_s",), "latency_p95": ("latency.p95_s",),
+    "retrieval_share": ("latency.retrieval_share",), "tokens_per_s": ("latency.tokens_per_s",),
+}
+# Paired tests of the probes score the same items as the forgetting deltas (the base cancels out).
+COMPARISON_ALSO = {"probe_acc": "forgetting_delta"}
+
+
+def canonical(record: dict) -> dict:
+    """A copy of `record` whose metrics and comparisons use the report's metric names."""
+    metrics = dict(record.get("metrics") or {})
+    comparisons = dict(record.get("comparisons") or {})
+    for name, keys in RECORD_KEYS.items():
+        for key in keys:
+            if name not in metrics and key in metrics:
+                metrics[name] = metrics.pop(key)
+            if name not in comparisons and key in comparisons:
+                comparisons[name] = comparisons.pop(key)
+    for src, dst in COMPARISON_ALSO.items():
+        if src in comparisons and dst not in comparisons:
+            comparisons[dst] = comparisons[src]
+    return {**record, "metrics": metrics, "comparisons": comparisons}
+
+
 def check_records(run: dict) -> list[dict]:
-    """The run's candidate records, validated enough to render.
+    """The run's candidate records, validated enough to render, with canonical metric names.
 
     Raises:
         UserError: no records, or a record without a candidate name or metrics mapping.
@@ -41,6 +76,7 @@ def check_records(run: dict) -> list[dict]:
             raise UserError(f"{run['path']}/records: candidate '{name}' appears twice; remove one record.")
         seen.add(name)
         r.setdefault("technique", name.split("@")[0])
+    records = [canonical(r) for r in records]
     plan = run.get("plan")
     if plan is not None and not isinstance(plan, dict):
         raise UserError(f"{run['path']}/plan.yaml: expected a mapping (plan_version, ranking, ...); "
@@ -48,10 +84,11 @@ def check_records(run: dict) -> list[dict]:
     return records
 
 
-def metric_columns(records: list[dict]) -> list[str]:
+def metric_columns(records: list[dict]) -> tuple[list[str], list[str]]:
+    """(headline metrics the report knows, in its order; every other recorded metric, sorted)."""
     names = {m for r in records for m in (r.get("metrics") or {})}
-    known = [m for m in METRIC_ORDER if m in names]
-    return known + sorted(names - set(known))
+    known = [m for m in METRIC_ORDER if m in names and m not in scoring.ARTIFACT_METRICS]
+    return known, sorted(names - set(known))
 
 
 def _cell_markers(records: list[dict], metric: str) -> dict[str, str]:
@@ -74,29 +111,30 @@ def _cell_markers(records: list[dict], metric: str) -> dict[str, str]:
     return out
 
 
+def _cell(r: dict, m: str, mark: str, na: str) -> dict:
+    mv = (r.get("metrics") or {}).get(m) or {}
+    v = scoring.value(r, m)
+    lo, hi = mv.get("ci_low"), mv.get("ci_high")
+    return {"metric": m, "value": v, "ci_low": lo, "ci_high": hi, "text": fmt(m, v, na), "na": v is None,
+            "ci": f"{fmt(m, lo)} – {fmt(m, hi)}" if v is not None and lo is not None and hi is not None else "",
+            "note": str(mv.get("note") or ""), "best": mark.startswith("best"), "n": mv.get("n"),
+            "sig": mark[4:] if mark.startswith("best") else ("≈" if mark == "tie" else "")}
+
+
 def table(records: list[dict], scores: dict, order: list[str], lang: str) -> dict:
-    s = strings(lang)
-    cols = metric_columns(records)
-    markers = {m: _cell_markers(records, m) for m in cols}
+    """The headline table (candidates x known metrics) and every other metric as rows (metric x candidates)."""
+    na = strings(lang)["n_a"]
+    cols, extra = metric_columns(records)
+    markers = {m: _cell_markers(records, m) for m in cols + extra}
     by_name = {r["candidate"]: r for r in records}
-    rows = []
-    for c in order:
-        r = by_name[c]
-        cells = []
-        for m in cols:
-            mv = (r.get("metrics") or {}).get(m) or {}
-            v = scoring.value(r, m)
-            lo, hi = mv.get("ci_low"), mv.get("ci_high")
-            ci = f"{fmt(m, lo)} – {fmt(m, hi)}" if v is not None and lo is not None and hi is not None else ""
-            mark = markers[m].get(c, "")
-            cells.append({"metric": m, "value": v, "ci_low": lo, "ci_high": hi, "text": fmt(m, v, s["n_a"]),
-                          "ci": ci, "na": v is None,
-                          "note": mv.get("note") or "", "best": mark.startswith("best"),
-                          "sig": mark[4:] if mark.startswith("best") else ("≈" if mark == "tie" else ""),
-                          "n": mv.get("n")})
-        rows.append({"name": c, "technique": r["technique"], "score": scores["total"][c], "cells": cells})
-    return {"cols": [{"name": m, "label": metric_label(m, lang),
-                      "hib": scoring.higher_is_better(records, m)} for m in cols], "rows": rows}
+    rows = [{"name": c, "technique": by_name[c]["technique"], "score": scores["total"][c],
+             "cells": [_cell(by_name[c], m, markers[m].get(c, ""), na) for m in cols],
+             "extra_cells": [_cell(by_name[c], m, markers[m].get(c, ""), na) for m in extra]} for c in order]
+
+    def col(m: str) -> dict:
+        return {"name": m, "label": metric_label(m, lang), "hib": scoring.higher_is_better(records, m)}
+    return {"cols": [col(m) for m in cols], "rows": rows,
+            "extra": [{**col(m), "cells": [row["extra_cells"][j] for row in rows]} for j, m in enumerate(extra)]}
 
 
 def summary(run: dict, records: list[dict], scores: dict, order: list[str], lang: str) -> dict:

@@ -48,6 +48,7 @@ STRINGS: dict[str, dict[str, str]] = {
                       "* the best is significantly ahead of the runner-up (paired test, p < 0.05; ** p < 0.01); "
                       "≈ not significantly different from the best. n/a: the metric does not apply "
                       "(hover for why). Also exported as {csv} and {json}.",
+        "extra_metrics": "All other recorded metrics ({n})", "metric": "Metric",
         "candidate": "Candidate", "technique": "Technique", "higher": "higher is better",
         "lower": "lower is better", "charts": "Charts",
         "chart_pareto": "Accuracy vs latency", "chart_pareto_note": "Points on the dashed line form the Pareto "
@@ -126,6 +127,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "table_note": "每列最佳值高亮（方向取自指标的“越高越好”标记）。* 最佳值显著领先第二名（配对检验 p < 0.05；"
                       "** p < 0.01）；≈ 与最佳值无显著差异。n/a：该指标不适用（悬停查看原因）。"
                       "同时导出为 {csv} 和 {json}。",
+        "extra_metrics": "其他全部记录指标（{n} 项）", "metric": "指标",
         "candidate": "候选", "technique": "技术", "higher": "越高越好", "lower": "越低越好", "charts": "图表",
         "chart_pareto": "准确率与延迟", "chart_pareto_note": "虚线上的点构成帕累托前沿：没有其他候选同时更快且更准。",
         "chart_forgetting": "遗忘：通用探针准确率相对基座模型的变化",

@@ -52,7 +52,8 @@ def summary_rows(view: dict) -> list[dict[str, Any]]:
     for rank, row in enumerate(view["table"]["rows"], 1):
         out: dict[str, Any] = {"rank": rank, "candidate": row["name"], "technique": row["technique"],
                                "weighted_score": round(row["score"], 6)}
-        for col, cell in zip(view["table"]["cols"], row["cells"]):
+        cols = view["table"]["cols"] + view["table"]["extra"]
+        for col, cell in zip(cols, row["cells"] + row["extra_cells"]):
             out[col["name"]] = cell["value"]
             out[f"{col['name']}_ci_low"] = cell["ci_low"]
             out[f"{col['name']}_ci_high"] = cell["ci_high"]
@@ -108,7 +109,8 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, lang: str =
               "advisor_pick": view["summary"]["pick"], "status": view["summary"]["status"],
               "priorities": {p["name"]: p["weight"] for p in view["summary"]["priorities"]},
               "weights_used": view["scores"]["weights"], "metrics_per_priority": view["scores"]["metrics"],
-              "higher_is_better": {c["name"]: c["hib"] for c in view["table"]["cols"]}, "rows": rows}
+              "higher_is_better": {c["name"]: c["hib"] for c in view["table"]["cols"] + view["table"]["extra"]},
+              "rows": rows}
     try:
         atomic_write(csv_path, _csv(rows))
         atomic_write(json_path, json.dumps(export, indent=1, ensure_ascii=False) + "\n")

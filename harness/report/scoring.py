@@ -137,8 +137,10 @@ def p_value(records: list[dict], metric: str, a: str, b: str) -> float | None:
     """Paired-test p-value between candidates a and b on `metric`, from either record's comparisons."""
     by_name = {r["candidate"]: r for r in records}
     for x, y in ((a, b), (b, a)):
-        comp = (((by_name.get(x) or {}).get("comparisons") or {}).get(metric) or {}).get(y) or {}
-        p = comp.get("p_value")
+        pairs = ((by_name.get(x) or {}).get("comparisons") or {}).get(metric) or {}
+        # `rightfit run` keys the other side by technique; a hand-made record may use the candidate name.
+        comp = pairs.get(y) or pairs.get((by_name.get(y) or {}).get("technique", y)) or {}
+        p = comp.get("p_value") if isinstance(comp, dict) else None
         if isinstance(p, (int, float)):
             return float(p)
     return None
