@@ -1,0 +1,165 @@
+"""Artifact cache: build a technique once per (config, base model, suite version, seed), reuse after.
+
+    candidate, fields = build_or_load("lora", ctx)
+    fields["artifact"]   # ArtifactInfo: path, key, cache_hit, size_bytes, params, build_seconds, peak MB
+    fields["train"]      # TrainLog (empty for techniques that do not train)
+
+An artifact is built in ``<cache>/<technique>/<key>.partial/`` (where its training checkpoints
+live, so a killed build resumes) and renamed to ``<cache>/<technique>/<key>/`` when complete:
+a folder without ``.partial`` is always whole.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.config import to_dict
+from harness.errors import UserError
+from harness.modeling import model_identity, read_manifest, write_manifest
+from harness.protocols import BuildContext, Candidate
+from harness.records import ArtifactInfo, TrainLog
+
+ARTIFACT_FORMAT = 1  # bump when the folder layout changes: old cache entries are then rebuilt
+# advisor estimate method per technique (memory check before training)
+_ESTIMATE_METHOD = {"full": "full", "distill": "full", "distill_control": "full", "lora": "lora",
+                    "rag_lora": "lora", "qlora": "qlora4"}
+
+
+def student_of(ctx: BuildContext) -> str:
+    """The distillation student: the context's, else the config's; a clear error when neither is set."""
+    student = ctx.student_model or getattr(ctx.config, "student_model", "")
+    if not student:
+        raise UserError("distillation needs a smaller student model; set student_model in the config "
+                        "(same tokenizer as base_model).")
+    return student
+
+
+def cache_key(technique: Any, ctx: BuildContext) -> str:
+    """sha256 of technique name, its config sections, base model identity, suite name/version and seed."""
+    cfg = ctx.config
+    data = {
+        "format": ARTIFACT_FORMAT, "technique": technique.name,
+        "config": {s: _section(cfg, s) for s in technique.config_sections},
+        "base": model_identity(technique.base_of(ctx)),
+        "student": model_identity(student_of(ctx)) if technique.name == "distill" else None,
+        "suite": {"name": ctx.suite.name, "version": ctx.suite.version, "language": ctx.suite.language},
+        "seed": ctx.seed if technique.trains else None,
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def _section(cfg: Any, name: str) -> Any:
+    value = getattr(cfg, name, None)  # a section RunConfig does not have yet keys as None
+    return to_dict(value) if dataclasses.is_dataclass(value) else value
+
+
+def check_train_data(technique: Any, ctx: BuildContext) -> None:
+    """A fine-tuning technique needs train.jsonl (pairs) or docs, as cfg.train.data says."""
+    data = ctx.config.train.data
+    if data in ("pairs", "both") and not ctx.suite.train:
+        raise UserError(f"suite '{ctx.suite.name}' ({ctx.suite.path}) has no train.jsonl, which '{technique.name}' "
+                        f"needs with train.data={data}; add train.jsonl or set train.data=docs.")
+    if data == "docs" and not ctx.suite.docs:
+        raise UserError(f"suite '{ctx.suite.name}' has no documents for train.data=docs; add docs/ or use pairs.")
+
+
+def check_memory(technique: Any, ctx: BuildContext) -> dict | None:
+    """Refuse before training when the advisor's peak estimate exceeds cfg.max_memory_gb (> 0)."""
+    budget = float(getattr(ctx.config, "max_memory_gb", 0.0) or 0.0)
+    method = _ESTIMATE_METHOD.get(technique.name)
+    if budget <= 0 or method is None:
+        return None
+    from advisor.estimate import estimate
+    base = student_of(ctx) if technique.name in ("distill", "distill_control") else technique.base_of(ctx)
+    n_params, layers, hidden = _shape(base, ctx.config)
+    train = ctx.config.train
+    est = estimate(n_params, method, seq_len=train.seq_len, batch=train.batch_size, n_layers=layers, hidden=hidden,
+                   lora_r=ctx.config.lora.r, checkpointing=False)
+    if technique.name == "distill":  # the teacher runs next to the student
+        t_params, t_layers, t_hidden = _shape(ctx.base_model, ctx.config)
+        est["total_gb"] = round(est["total_gb"] + estimate(t_params, "inference", seq_len=train.seq_len,
+                                                           batch=train.batch_size, n_layers=t_layers,
+                                                           hidden=t_hidden)["total_gb"], 2)
+    if est["total_gb"] > budget:
+        raise UserError(f"'{technique.name}' needs an estimated {est['total_gb']} GB at peak (seq_len "
+                        f"{train.seq_len}, batch {train.batch_size}) but max_memory_gb is {budget} GB; lower "
+                        f"train.batch_size or train.seq_len, pick lora/qlora, or raise --max-memory.")
+    return est
+
+
+def _shape(model: str, cfg: Any) -> tuple[int, int, int]:
+    """(parameters, layers, hidden) of a model from its config, counted on the meta device (no weights read)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from harness.modeling import resolve_model
+    mcfg = AutoConfig.from_pretrained(resolve_model(model), local_files_only=True,
+                                      trust_remote_code=bool(getattr(cfg, "trust_remote_code", False)))
+    with torch.device("meta"):
+        n = sum(p.numel() for p in AutoModelForCausalLM.from_config(mcfg).parameters())
+    return n, int(getattr(mcfg, "num_hidden_layers", 1)), int(getattr(mcfg, "hidden_size", 1))
+
+
+def folder_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def build_or_load(technique: str, ctx: BuildContext) -> tuple[Candidate, dict]:
+    """The candidate for `technique`, built (or resumed) unless a complete cached artifact exists.
+
+    Returns:
+        (candidate, {"artifact": ArtifactInfo, "train": TrainLog}).
+
+    Raises:
+        UserError: unknown technique, missing train data, bad model path, memory over budget.
+    """
+    from harness.techniques import REGISTRY
+    from harness.training import peak_memory_mb
+    if technique not in REGISTRY:
+        raise UserError(f"unknown technique '{technique}'; pick one of {', '.join(REGISTRY)}.")
+    tech = REGISTRY[technique]
+    key = cache_key(tech, ctx)
+    root = Path(ctx.config.cache_dir) / technique
+    final, work = root / key, root / f"{key}.partial"
+    start = time.perf_counter()
+    hit = final.is_dir() and (final / "artifact.json").is_file() and not ctx.force
+    if not hit:
+        if tech.trains:
+            check_train_data(tech, ctx)
+            check_memory(tech, ctx)
+        if ctx.force:
+            shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True, exist_ok=True)
+        fields = tech.build(dataclasses.replace(ctx, out_dir=work))
+        build_seconds = time.perf_counter() - start
+        manifest = {"technique": technique, "key": key, "format": ARTIFACT_FORMAT, "base_model": tech.base_of(ctx),
+                    "suite": {"name": ctx.suite.name, "version": ctx.suite.version}, "seed": ctx.seed,
+                    "build_seconds": round(build_seconds, 3), "peak_memory_mb": round(peak_memory_mb(), 1), **fields}
+        write_manifest(work, manifest)
+        _publish(work, final)
+    manifest = read_manifest(final)
+    candidate = tech.load(final, ctx)
+    info = ArtifactInfo(path=str(final), key=key, cache_hit=hit, size_bytes=folder_size(final),
+                        trainable_params=int(manifest.get("trainable_params", 0)),
+                        total_params=int(manifest.get("total_params", 0)),
+                        build_seconds=round(time.perf_counter() - start, 3) if hit else manifest["build_seconds"],
+                        peak_memory_mb=manifest["peak_memory_mb"])
+    return candidate, {"artifact": info, "train": TrainLog(**manifest.get("train", {"steps": 0}))}
+
+
+def _publish(work: Path, final: Path) -> None:
+    """Swap the finished build in by rename; an older artifact under the same key goes away after."""
+    old = None
+    if final.exists():
+        old = final.with_name(f"{final.name}.old-{os.getpid()}")
+        os.replace(final, old)
+    os.replace(work, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

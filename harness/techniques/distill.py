@@ -1,0 +1,59 @@
+"""Distillation: a small student learns from a fine-tuned larger teacher with the same tokenizer.
+
+Teacher: the larger base (ctx.base_model) fully fine-tuned on the suite -- the cached `full`
+artifact, built first if needed. Student: ctx.student_model / cfg.student_model.
+
+- white-box (Hinton et al. 2015, https://arxiv.org/abs/1503.02531): alpha * T^2 * KL(teacher ||
+  student) on temperature-T soft targets + (1 - alpha) * cross-entropy, on answer tokens only
+  (harness.training.kd_loss);
+- black-box: the student is fine-tuned on the teacher's greedy answers to the training questions.
+
+The vocabularies are compared before anything trains.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from harness.protocols import BuildContext
+
+
+def teacher_answers(teacher, pairs: list[dict], decode) -> list[dict]:
+    """The training pairs with their outputs replaced by the teacher's answers."""
+    from harness.training import pair_question
+    answers = teacher.answer([pair_question(p) for p in pairs], decode)
+    return [{**p, "output": a["text"]} for p, a in zip(pairs, answers)]
+
+
+class Distill:
+    name = "distill"
+    trains = True
+    config_sections = ("train", "distill")
+
+    def base_of(self, ctx: BuildContext) -> str:
+        return ctx.base_model  # the teacher's base; the student is part of the cache key too
+
+    def build(self, ctx: BuildContext) -> dict:
+        from harness.artifacts import build_or_load, student_of
+        from harness.modeling import check_same_vocab
+        from harness.techniques.common import build_full
+        cfg = ctx.config
+        student = student_of(ctx)
+        check_same_vocab(ctx.base_model, student, cfg)
+        teacher, teacher_fields = build_or_load("full", dataclasses.replace(ctx, force=False))
+        extra = {"teacher": {"path": teacher_fields["artifact"]["path"], "key": teacher_fields["artifact"]["key"]},
+                 "student_model": student}
+        if cfg.distill.mode == "black":
+            pairs = teacher_answers(teacher, ctx.suite.train, cfg.decode)
+            return {**build_full(ctx, student, pairs=pairs), **extra}
+        model, _ = teacher.language_model()
+        return {**build_full(ctx, student, teacher=model, temperature=cfg.distill.temperature,
+                             alpha=cfg.distill.alpha), **extra}
+
+    def load(self, artifact_dir: Path, ctx: BuildContext):
+        from harness.techniques.common import load_full
+        return load_full(self.name, artifact_dir, ctx)
+
+
+TECHNIQUE = Distill()

@@ -1,0 +1,242 @@
+"""Training on the Hugging Face Trainer: answer-only loss, distillation loss, deterministic resume.
+
+    examples = pair_examples(tokenizer, pairs, seq_len)        # loss on answer tokens only
+    log = train(model, tokenizer, examples, heldout, cfg.train, lr, seed, out_dir)
+
+The Trainer brings checkpoints with optimizer, scheduler and RNG state, bf16 autocast and
+``accelerate launch`` for several GPUs. We fix the data order ourselves (a seeded permutation per
+epoch, read sequentially), so a run killed with SIGKILL and resumed from its last checkpoint
+ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import resource
+import shutil
+from pathlib import Path
+from typing import Any
+
+from harness.records import TrainLog
+
+IGNORE = -100  # label id the loss skips (prompt tokens, padding)
+
+
+# ---------------------------------------------------------------- examples
+
+def pair_question(pair: dict) -> str:
+    """The question a train.jsonl pair asks: instruction, plus its input on a new line."""
+    extra = (pair.get("input") or "").strip()
+    return pair["instruction"].strip() + (f"\n{extra}" if extra else "")
+
+
+def pair_examples(tokenizer: Any, pairs: list[dict], seq_len: int,
+                  contexts: list[list[str]] | None = None) -> list[dict]:
+    """Tokenised (prompt, answer + EOS) pairs; labels mask the prompt so loss is on the answer only.
+
+    Args:
+        pairs: rows with instruction/input/output.
+        seq_len: maximum tokens; the prompt is cut from the left so the answer survives.
+        contexts: per pair, retrieved chunks to put in the prompt (retrieval-aware training).
+    """
+    from harness.world.template import format_example
+    out = []
+    for i, pair in enumerate(pairs):
+        prompt, completion = format_example(pair_question(pair), pair["output"], contexts[i] if contexts else None)
+        p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        a_ids = tokenizer(completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        a_ids = a_ids[:seq_len - 1]
+        p_ids = p_ids[max(0, len(p_ids) - (seq_len - len(a_ids))):]
+        out.append({"input_ids": p_ids + a_ids, "labels": [IGNORE] * len(p_ids) + a_ids})
+    return out
+
+
+def text_examples(tokenizer: Any, texts: list[str], seq_len: int) -> list[dict]:
+    """Continued pre-training windows: each text cut into seq_len-token pieces, loss on every token."""
+    out = []
+    for text in texts:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        for start in range(0, len(ids), seq_len):
+            piece = ids[start:start + seq_len]
+            if len(piece) > 1:
+                out.append({"input_ids": piece, "labels": list(piece)})
+    return out
+
+
+def schedule(n_examples: int, cfg: Any, seed: int) -> list[int]:
+    """Example indices in training order: one seeded permutation per epoch, steps * batch long."""
+    batch = int(cfg.batch_size)
+    steps = int(cfg.max_steps) if cfg.max_steps > 0 else max(1, math.ceil(cfg.epochs * math.ceil(n_examples / batch)))
+    order: list[int] = []
+    epoch = 0
+    while len(order) < steps * batch:
+        perm = list(range(n_examples))
+        random.Random(seed * 1000 + epoch).shuffle(perm)
+        order += perm
+        epoch += 1
+    return order[:steps * batch]
+
+
+class _Ordered:
+    """A map-style dataset reading `examples` in the fixed `order`."""
+
+    def __init__(self, examples: list[dict], order: list[int]):
+        self.examples, self.order = examples, order
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, i: int) -> dict:
+        return self.examples[self.order[i]]
+
+
+def collate(pad_id: int):
+    def fn(rows: list[dict]) -> dict:
+        import torch
+        width = max(len(r["input_ids"]) for r in rows)
+        ids = [r["input_ids"] + [pad_id] * (width - len(r["input_ids"])) for r in rows]
+        labels = [r["labels"] + [IGNORE] * (width - len(r["labels"])) for r in rows]
+        mask = [[1] * len(r["input_ids"]) + [0] * (width - len(r["input_ids"])) for r in rows]
+        return {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels), "attention_mask": torch.tensor(mask)}
+    return fn
+
+
+# ---------------------------------------------------------------- losses
+
+def kd_loss(student_logits, teacher_logits, labels, temperature: float, alpha: float):
+    """Hinton et al. 2015 (https://arxiv.org/abs/1503.02531) on answer tokens only.
+
+    loss = alpha * T^2 * KL(softmax(t/T) || softmax(s/T)) + (1 - alpha) * CE(s, labels),
+    both averaged over the positions whose next-token label is not IGNORE.
+
+    Args:
+        student_logits, teacher_logits: (batch, seq, vocab), position i predicts token i+1.
+        labels: (batch, seq) token ids with IGNORE on prompt and padding.
+        temperature: T; alpha: weight of the soft term (alpha = 0 -> plain cross-entropy).
+    """
+    import torch.nn.functional as F
+    logits = student_logits[:, :-1].float()
+    target = labels[:, 1:]
+    keep = target != IGNORE                        # (batch, seq-1)
+    ce = F.cross_entropy(logits[keep], target[keep])
+    if teacher_logits is None or alpha == 0:
+        return ce
+    t = teacher_logits[:, :-1].float()[keep] / temperature   # (tokens, vocab)
+    s = logits[keep] / temperature
+    kl = F.kl_div(F.log_softmax(s, -1), F.log_softmax(t, -1), log_target=True, reduction="sum") / s.shape[0]
+    return alpha * temperature ** 2 * kl + (1 - alpha) * ce
+
+
+def _trainer_class():
+    import torch
+    from torch.utils.data import SequentialSampler
+    from transformers import Trainer
+
+    class AnswerTrainer(Trainer):
+        """Trainer with our data order and the answer-only / distillation loss."""
+
+        teacher = None
+        temperature, alpha = 1.0, 0.0
+
+        def _get_train_sampler(self, train_dataset=None):
+            return SequentialSampler(train_dataset if train_dataset is not None else self.train_dataset)
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            labels = inputs.pop("labels")
+            outputs = model(**inputs)
+            teacher_logits = None
+            if self.teacher is not None and model.training and self.alpha > 0:
+                with torch.no_grad():
+                    teacher_logits = self.teacher(**inputs).logits
+            loss = kd_loss(outputs.logits, teacher_logits, labels, self.temperature,
+                           self.alpha if model.training else 0.0)  # held-out loss is plain CE
+            return (loss, outputs) if return_outputs else loss
+
+    return AnswerTrainer
+
+
+# ---------------------------------------------------------------- checkpoints
+
+_CHECKPOINT_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
+
+
+def latest_checkpoint(folder: Path) -> Path | None:
+    """The newest complete checkpoint-N folder (a kill mid-save leaves an incomplete one)."""
+    if not folder.is_dir():
+        return None
+    found = []
+    for d in folder.glob("checkpoint-*"):
+        step = d.name.split("-")[-1]
+        if step.isdigit() and list(d.glob("*.safetensors")) and all((d / f).is_file() for f in _CHECKPOINT_FILES):
+            try:  # the Trainer writes trainer_state.json last: when it parses, the checkpoint is whole
+                json.loads((d / "trainer_state.json").read_text())
+            except ValueError:
+                continue
+            found.append((int(step), d))
+    return max(found)[1] if found else None
+
+
+def bf16_supported() -> bool:
+    import torch
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process so far (MB; Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def train(model: Any, tokenizer: Any, examples: list[dict], heldout: list[dict], cfg: Any, lr: float, seed: int,
+          work_dir: Path, teacher: Any = None, temperature: float = 1.0, alpha: float = 0.0) -> TrainLog:
+    """Train `model` in place; checkpoints go to work_dir/checkpoints and resume from there.
+
+    Args:
+        model: a causal LM or PeftModel (only parameters with requires_grad train).
+        examples, heldout: from pair_examples / text_examples; heldout may be [] (no eval loss).
+        cfg: TrainConfig (steps, batch, seq_len, warm-up, checkpoint_every, eval_every, bf16).
+        lr: peak learning rate (cfg.lr or cfg.lora_lr, chosen by the technique).
+        teacher, temperature, alpha: distillation (see kd_loss); teacher None -> cross-entropy.
+
+    Returns:
+        TrainLog with per-step train loss, held-out loss and the step resumed from (or None).
+    """
+    import torch
+    from transformers import PrinterCallback, TrainingArguments, set_seed
+    set_seed(seed)
+    order = schedule(len(examples), cfg, seed)
+    steps = len(order) // int(cfg.batch_size)
+    ckpt_dir = work_dir / "checkpoints"
+    evaluate = bool(heldout) and cfg.eval_every > 0
+    args = TrainingArguments(
+        output_dir=str(ckpt_dir), max_steps=steps, per_device_train_batch_size=int(cfg.batch_size),
+        per_device_eval_batch_size=int(cfg.batch_size), learning_rate=lr, weight_decay=cfg.weight_decay,
+        warmup_steps=math.ceil(cfg.warmup_ratio * steps), lr_scheduler_type="linear", logging_steps=1,
+        eval_strategy="steps" if evaluate else "no", eval_steps=cfg.eval_every if evaluate else None,
+        save_strategy="steps" if cfg.checkpoint_every > 0 else "no", save_steps=max(1, cfg.checkpoint_every),
+        save_total_limit=2, report_to="none", seed=seed, data_seed=seed, use_cpu=not torch.cuda.is_available(),
+        bf16=bool(cfg.bf16 and bf16_supported()), dataloader_num_workers=0, disable_tqdm=True,
+        remove_unused_columns=False, max_grad_norm=1.0)
+    trainer = _trainer_class()(model=model, args=args, train_dataset=_Ordered(examples, order),
+                               eval_dataset=heldout or None, data_collator=collate(tokenizer.pad_token_id))
+    trainer.remove_callback(PrinterCallback)  # progress belongs to the CLI, not stdout prints per step
+    if teacher is not None:
+        trainer.teacher = teacher.to(args.device).eval()
+        trainer.temperature, trainer.alpha = temperature, alpha
+    resume = latest_checkpoint(ckpt_dir)
+    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    if evaluate and steps % cfg.eval_every:  # always end with the final held-out loss
+        trainer.evaluate()
+    history = trainer.state.log_history
+    model.eval()
+    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    return TrainLog(steps=steps,
+                    train_loss=[[h["step"], round(float(h["loss"]), 6)] for h in history if "loss" in h],
+                    eval_loss=[[h["step"], round(float(h["eval_loss"]), 6)] for h in history if "eval_loss" in h],
+                    resumed_from_step=int(resume.name.split("-")[-1]) if resume else None)
