@@ -212,7 +212,7 @@ def test_answers_risks_literature_appendix(report):
     assert "full emitted planted secrets for 25% of the canaries." in html
     assert 'data-finding="rag_fresh"' in html and "Ovadia et al. 2024" in html
     assert "EM, updated facts: rag 0.57 vs full 0.05 (p = 0.001)" in html
-    assert f"rightfit run {FIXTURE}/config.resolved.yaml --run-id run_fixture-repro" in html
+    assert f"rightfit run {FIXTURE}/config.resolved.yaml --plan {FIXTURE}/plan.yaml --run-id run_fixture-repro" in html
     assert "<th>torch</th><td>2.13.0+cpu</td>" in html and "<th>Seeds</th><td>0</td>" in html
 
 
@@ -304,6 +304,23 @@ def test_records_with_the_reports_own_metric_names_render_the_same(report, tmp_p
     flat = (tmp_path / "flat.html").read_text()
     table = r'<table class="metrics" id="metrics-table">.*?</table>'
     assert re.search(table, flat, re.S).group(0) == re.search(table, report["html"], re.S).group(0)
+
+
+def test_minimal_records_render_with_empty_charts(tmp_path):
+    """Records with almost nothing in them (no plan, no train log, no latency) still render."""
+    run = tmp_path / "run"
+    (run / "records").mkdir(parents=True)
+    for name, em in (("prompt", 0.2), ("rag", None)):
+        rec = {"candidate": name, "metrics": {"test.em": {"value": em, "higher_is_better": True,
+                                                          "note": "suite has no test part" if em is None else ""}}}
+        (run / "records" / f"{name}.json").write_text(json.dumps(rec))
+    code, output = render(run, tmp_path / "min.html", "--json")
+    html = (tmp_path / "min.html").read_text()
+    assert code == 0 and json.loads(output)["status"] == "no_plan" and json.loads(output)["winner"] == "prompt"
+    for name in ("pareto", "forgetting", "freshness", "loss", "resources"):
+        assert '<desc data-empty="1">No data for this chart in this run.</desc>' in svg(html, name), name
+    assert 'data-empty' not in svg(html, "overview")                    # em is there for prompt
+    assert "No plan.yaml in the run, so equal weights were used" in html
 
 
 def test_analyse_is_pure_data():

@@ -231,12 +231,13 @@ def build_charts(records: list[dict], order: list[str], colors: dict[str, str], 
         points.append({"name": c, "x": x * 1000, "y": y, "x_lo": x_lo, "x_hi": x_hi, "y_lo": y_lo, "y_hi": y_hi,
                        "color": colors[c], "label": f"{fmt(acc, y)}, {fmt('latency_p50', x)}"})
     out["pareto"] = charts.pareto(points, s["latency_axis"], s["accuracy_axis"].format(
-        metric=metric_label(acc or "em", lang)), s["pareto_front"], s["chart_pareto"])
+        metric=metric_label(acc or "em", lang)), s["pareto_front"], s["chart_pareto"], no_data=s["no_data"])
     out["forgetting"] = charts.bars(
         "forgetting", [{"name": c, "value": scoring.value(by_name[c], "forgetting_delta"),
                         "lo": _ci_point(by_name[c], "forgetting_delta")[0],
                         "hi": _ci_point(by_name[c], "forgetting_delta")[1], "color": colors[c]} for c in order],
-        metric_label("forgetting_delta", lang), s["chart_forgetting"], lambda v: fmt("forgetting_delta", v))
+        metric_label("forgetting_delta", lang), s["chart_forgetting"], lambda v: fmt("forgetting_delta", v),
+        no_data=s["no_data"])
     before_m = next((m for m in findings.BEFORE_UPDATE if any(scoring.value(r, m) is not None for r in records)),
                     "em")
     fresh = [{"label": f"{s['before']} ({metric_label(before_m, lang)})", "color": "#a5b4c8",
@@ -246,7 +247,7 @@ def build_charts(records: list[dict], order: list[str], colors: dict[str, str], 
     if all(v is None for v in fresh[1]["values"].values()):
         fresh = []
     out["freshness"] = charts.grouped_bars("freshness", order, fresh, metric_label("em", lang),
-                                           s["chart_freshness"], lambda v: f"{v:.2f}")
+                                           s["chart_freshness"], lambda v: f"{v:.2f}", no_data=s["no_data"])
     over_cols = [m for m in cols if any(scoring.value(r, m) is not None for r in records)]
     over_cols += [m for m in ("build_seconds", "peak_memory_mb")
                   if any(scoring.value(r, m) is not None for r in records)]
@@ -256,13 +257,13 @@ def build_charts(records: list[dict], order: list[str], colors: dict[str, str], 
         for c in order:
             cells[(c, m)] = (norm[c], fmt(m, scoring.value(by_name[c], m), s["n_a"]))
     out["overview"] = charts.heatmap(order, [(m, metric_label(m, lang)) for m in over_cols], cells,
-                                     s["chart_overview"])
+                                     s["chart_overview"], no_data=s["no_data"])
     series = []
     for c in order:
         train = by_name[c].get("train") or {}
         series.append({"name": c, "color": colors[c], "dash": False, "points": train.get("train_loss") or []})
         series.append({"name": c, "color": colors[c], "dash": True, "points": train.get("eval_loss") or []})
-    out["loss"] = charts.lines("loss", series, s["step"], s["loss"], s["chart_loss"])
+    out["loss"] = charts.lines("loss", series, s["step"], s["loss"], s["chart_loss"], no_data=s["no_data"])
     panels = []
     for pid, key, f in (("params", "trainable_params", human_count), ("size", "size_bytes", human_bytes),
                         ("build", "build_seconds", lambda v: fmt("build_seconds", v)),
@@ -270,7 +271,7 @@ def build_charts(records: list[dict], order: list[str], colors: dict[str, str], 
         vals = {c: scoring.value(by_name[c], key) for c in order}
         if any(v is not None for v in vals.values()):
             panels.append({"id": pid, "label": s[f"res_{pid}"], "values": vals, "fmt": f, "colors": colors})
-    out["resources"] = charts.resource_panels(panels, s["chart_resources"])
+    out["resources"] = charts.resource_panels(panels, s["chart_resources"], no_data=s["no_data"])
     return out
 
 
@@ -301,8 +302,9 @@ def appendix(run: dict, records: list[dict]) -> dict:
     env = run.get("env") or {}
     path = run["path"]
     commit = env.get("git_commit")
+    plan = f" --plan {path}/plan.yaml" if run.get("plan") is not None else ""
     cmds = ([f"git checkout {commit}"] if commit else []) + [
-        f"rightfit run {path}/config.resolved.yaml --run-id {run['run_id']}-repro",
+        f"rightfit run {path}/config.resolved.yaml{plan} --run-id {run['run_id']}-repro",
         f"rightfit report {run['config'].get('runs_dir', 'runs')}/{run['run_id']}-repro"]
     seeds = env.get("seeds") or sorted({r.get("seed") for r in records if r.get("seed") is not None})
     return {"config_yaml": yaml.safe_dump(run.get("config") or {}, sort_keys=False, allow_unicode=True),

@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#9c755f",
            "#ff9da7", "#bab0ac"]
 INK, MUTED, GRID = "#1f2937", "#6b7280", "#e5e7eb"
+NO_DATA = "No data for this chart in this run."
 FONT = "font-family=\"-apple-system,'Segoe UI',Roboto,'Noto Sans','Noto Sans CJK SC',sans-serif\""
 
 
@@ -62,7 +63,7 @@ def _svg(chart_id: str, width: int, height: int, title: str, body: list[str]) ->
 
 
 def empty(chart_id: str, message: str, width: int = 640, height: int = 80) -> Markup:
-    return _svg(chart_id, width, height, message, [
+    return _svg(chart_id, width, height, message, [f'<desc data-empty="1">{escape(message)}</desc>',
         f'<rect x="0.5" y="0.5" width="{width - 1}" height="{height - 1}" fill="#f9fafb" stroke="{GRID}" rx="6"/>',
         _text(width / 2, height / 2 + 4, message, 13, "middle", MUTED)])
 
@@ -114,10 +115,11 @@ def pareto_front(points: list[dict]) -> list[dict]:
     return front
 
 
-def pareto(points: list[dict], x_title: str, y_title: str, front_label: str, title: str) -> Markup:
+def pareto(points: list[dict], x_title: str, y_title: str, front_label: str, title: str,
+        no_data: str = NO_DATA) -> Markup:
     """Scatter of {name, x, y, x_lo, x_hi, y_lo, y_hi, color} with the Pareto front as a step line."""
     if not points:
-        return empty("pareto", title)
+        return empty("pareto", no_data)
     xs = [v for p in points for v in (p["x"], p.get("x_hi") or p["x"])]
     ys = [v for p in points for v in (p["y"], p.get("y_lo") or p["y"], p.get("y_hi") or p["y"])]
     ax = Axes(640, 360, (0.0, max(xs) * 1.08), (min(0.0, min(ys)), max(ys) * 1.08), right=96)
@@ -150,11 +152,12 @@ def pareto(points: list[dict], x_title: str, y_title: str, front_label: str, tit
     return _svg("pareto", 640, 360, title, out)
 
 
-def bars(chart_id: str, items: list[dict], y_title: str, title: str, fmt: Callable[[float], str]) -> Markup:
+def bars(chart_id: str, items: list[dict], y_title: str, title: str, fmt: Callable[[float], str],
+        no_data: str = NO_DATA) -> Markup:
     """Vertical bars of {name, value, lo, hi, color}; negative values hang below a zero line."""
     items = [i for i in items if i["value"] is not None]
     if not items:
-        return empty(chart_id, title)
+        return empty(chart_id, no_data)
     vals = [v for i in items for v in (i["value"], i.get("lo"), i.get("hi")) if v is not None]
     lo, hi = min(0.0, min(vals)), max(0.0, max(vals))
     pad = (hi - lo) * 0.12 or 0.1
@@ -183,11 +186,11 @@ def bars(chart_id: str, items: list[dict], y_title: str, title: str, fmt: Callab
 
 
 def grouped_bars(chart_id: str, names: list[str], series: list[dict], y_title: str, title: str,
-                 fmt: Callable[[float], str]) -> Markup:
+                 fmt: Callable[[float], str], no_data: str = NO_DATA) -> Markup:
     """Bars per candidate, one per series {label, color, values: {name: v or None}}, with a legend."""
     vals = [v for s in series for v in s["values"].values() if v is not None]
     if not vals or not names:
-        return empty(chart_id, title)
+        return empty(chart_id, no_data)
     ax = Axes(640, 330, (0, 1), (0.0, max(max(vals), 1e-9) * 1.15), top=34)
     out = ax.frame("", y_title, x_ticks=False)
     slot = (ax.r - ax.l) / len(names)
@@ -220,10 +223,11 @@ def _heat(v: float) -> str:
     return "#" + "".join(f"{round(x + (y - x) * v):02x}" for x, y in zip(a, b))
 
 
-def heatmap(rows: list[str], cols: list[tuple[str, str]], cells: dict, title: str) -> Markup:
+def heatmap(rows: list[str], cols: list[tuple[str, str]], cells: dict, title: str,
+        no_data: str = NO_DATA) -> Markup:
     """Rows = candidates, cols = (metric, label); cells[(row, metric)] = (normalised or None, text)."""
     if not rows or not cols:
-        return empty("overview", title)
+        return empty("overview", no_data)
     cw, ch, left, top = 74, 30, 96, 118
     width, height = left + cw * len(cols) + 70, top + ch * len(rows) + 12
     out = []
@@ -246,11 +250,12 @@ def heatmap(rows: list[str], cols: list[tuple[str, str]], cells: dict, title: st
     return _svg("overview", width, height, title, out)
 
 
-def lines(chart_id: str, series: list[dict], x_title: str, y_title: str, title: str) -> Markup:
+def lines(chart_id: str, series: list[dict], x_title: str, y_title: str, title: str,
+        no_data: str = NO_DATA) -> Markup:
     """Line series {name, color, dash (bool), points [[x, y], ...]} with a legend of names."""
     series = [s for s in series if s["points"]]
     if not series:
-        return empty(chart_id, title)
+        return empty(chart_id, no_data)
     xs = [p[0] for s in series for p in s["points"]]
     ys = [p[1] for s in series for p in s["points"]]
     ax = Axes(640, 340, (min(0, min(xs)), max(xs)), (min(0.0, min(ys)), max(ys) * 1.05), right=120)
@@ -270,10 +275,11 @@ def lines(chart_id: str, series: list[dict], x_title: str, y_title: str, title: 
     return _svg(chart_id, 640, 340, title, out)
 
 
-def resource_panels(panels: list[dict], title: str) -> Markup:
+def resource_panels(panels: list[dict], title: str,
+        no_data: str = NO_DATA) -> Markup:
     """2x2 small multiples of horizontal bars: {label, values: {name: v or None}, fmt, colors}."""
     if not panels:
-        return empty("resources", title)
+        return empty("resources", no_data)
     pw, ph, gap = 400, 170, 20
     width, height = pw * 2 + gap, (ph + gap) * ((len(panels) + 1) // 2)
     out = []
