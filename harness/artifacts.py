@@ -146,6 +146,9 @@ def build_or_load(technique: str, ctx: BuildContext) -> tuple[Candidate, dict]:
         _publish(work, final)
     manifest = read_manifest(final)
     candidate = tech.load(final, ctx)
+    if "total_params" not in manifest:  # prompt-only and RAG: the untouched base model
+        from harness.modeling import count_params
+        manifest["total_params"] = count_params(candidate.language_model()[0])[1]
     info = ArtifactInfo(path=str(final), key=key, cache_hit=hit, size_bytes=folder_size(final),
                         trainable_params=int(manifest.get("trainable_params", 0)),
                         total_params=int(manifest.get("total_params", 0)),

@@ -1,0 +1,171 @@
+"""Every registered technique on a tiny suite with tiny models, for real.
+
+build -> answer -> reload from disk with plain from_pretrained / PeftModel.from_pretrained gives
+the same answers -> training loss went down. A new technique is tested by being registered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import pytest
+
+from tinymodels import make_tiny_pair
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITE = ROOT / "tests" / "fixtures" / "suites" / "mini-en"
+ADAPTERS = {"lora": False, "qlora": True, "rag_lora": False}   # technique -> 4-bit base
+RETRIEVES = {"rag", "rag_lora"}
+
+from harness.techniques import REGISTRY  # noqa: E402  (cheap: no torch at import)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    import torch
+    torch.set_num_threads(1)
+    from harness.config import load_config
+    from harness.protocols import BuildContext
+    from harness.suites import load_suite
+    suite = load_suite(SUITE)
+    texts = list(suite.docs.values()) + [f"Question: {p['instruction']}\nAnswer: {p['output']}" for p in suite.train]
+    root = tmp_path_factory.mktemp("matrix")
+    teacher, student = make_tiny_pair(root / "models", texts)
+    cfg = load_config(None, ["train.max_steps=10", "train.batch_size=4", "train.lr=2e-3", "train.lora_lr=1e-2",
+                             "train.eval_every=5", "train.checkpoint_every=0", f"cache_dir={root / 'cache'}",
+                             f"student_model={student}", "decode.max_new_tokens=8", "rag.chunk_tokens=48",
+                             "rag.chunk_overlap=8"])
+    ctx = BuildContext(base_model=str(teacher), suite=suite, config=cfg, seed=0, out_dir=root / "unused")
+    return {"ctx": ctx, "suite": suite, "cfg": cfg, "teacher": teacher, "student": student, "built": {}}
+
+
+def built(world, technique):
+    """Build once per module (distill reuses the cached `full` teacher)."""
+    from harness.artifacts import build_or_load
+    if technique not in world["built"]:
+        start = time.perf_counter()
+        candidate, fields = build_or_load(technique, world["ctx"])
+        world["built"][technique] = (candidate, fields, time.perf_counter() - start)
+    return world["built"][technique]
+
+
+def plain_reload(technique: str, artifact: Path, world):
+    """(model, tokenizer) read back with nothing but transformers / peft."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+    base = world["student"] if technique == "distill_control" else world["teacher"]
+    if (artifact / "model").is_dir():
+        path = artifact / "model"
+        return AutoModelForCausalLM.from_pretrained(path, use_safetensors=True).eval(), AutoTokenizer.from_pretrained(path)
+    kw = {}
+    if ADAPTERS.get(technique):
+        kw = {"quantization_config": BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                                        bnb_4bit_use_double_quant=True,
+                                                        bnb_4bit_compute_dtype=torch.float32), "device_map": "cpu"}
+    model = AutoModelForCausalLM.from_pretrained(base, use_safetensors=True, **kw)
+    if technique in ADAPTERS:
+        model = PeftModel.from_pretrained(model, artifact / "adapter")
+    return model.eval(), AutoTokenizer.from_pretrained(base)
+
+
+def plain_prompts(technique: str, artifact: Path, tokenizer, questions, cfg, window: int):
+    from harness.retrieval import Retriever, assemble_context
+    from harness.world.template import format_prompt
+    if technique not in RETRIEVES:
+        shots = (artifact / "few_shot.txt").read_text() if (artifact / "few_shot.txt").is_file() else ""
+        return [shots + format_prompt(q) for q in questions], [[] for _ in questions]
+    index = Retriever.load(artifact / "index")
+    out = [assemble_context(tokenizer, q, index.search(q, cfg.rag.top_k), window, cfg.decode.max_new_tokens)
+           for q in questions]
+    return [p for p, _, _ in out], [ids for _, ids, _ in out]
+
+
+def test_registry_names_are_the_config_names():
+    from harness.config import TECHNIQUES
+    assert list(REGISTRY) == TECHNIQUES
+    assert {t.name for t in REGISTRY.values() if t.trains} == {"lora", "qlora", "full", "distill", "distill_control",
+                                                               "rag_lora"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("technique", list(REGISTRY))
+def test_build_answer_reload_and_learn(world, technique):
+    from harness.generation import generate
+    from harness.modeling import context_window
+    candidate, fields, _ = built(world, technique)
+    suite, cfg = world["suite"], world["cfg"]
+    questions = [q["question"] for q in suite.test[:4]]
+    answers = candidate.answer(questions, cfg.decode)
+
+    assert [set(a) >= {"text", "sources", "prompt_tokens", "generated_tokens", "seconds", "retrieval_seconds"}
+            for a in answers] == [True] * 4
+    assert all(1 <= a["generated_tokens"] <= cfg.decode.max_new_tokens and a["prompt_tokens"] > 5 for a in answers)
+    assert all("\n" not in a["text"] for a in answers)
+    if technique in RETRIEVES:
+        assert all(a["sources"] and set(a["sources"]) <= set(suite.docs) for a in answers)
+        assert all(a["retrieval_seconds"] > 0 for a in answers)
+    else:
+        assert all(a["sources"] == [] and a["retrieval_seconds"] == 0 for a in answers)
+
+    # The artifact on disk alone reproduces the answers.
+    artifact = Path(fields["artifact"]["path"])
+    model, tokenizer = plain_reload(technique, artifact, world)
+    prompts, sources = plain_prompts(technique, artifact, tokenizer, questions, cfg, context_window(model, tokenizer))
+    again = generate(model, tokenizer, prompts, cfg.decode)
+    assert [g["text"] for g in again] == [a["text"] for a in answers]
+    assert sources == [a["sources"] for a in answers] or technique not in RETRIEVES
+
+    info, log = fields["artifact"], fields["train"]
+    assert info["cache_hit"] is False and info["size_bytes"] > 0 and info["total_params"] > 0
+    if REGISTRY[technique].trains:
+        losses = [loss for _, loss in log["train_loss"]]
+        assert len(losses) == log["steps"] == 10
+        assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.05, losses
+        assert 0 < info["trainable_params"] <= info["total_params"]
+        assert [s for s, _ in log["eval_loss"]] == [5, 10]
+    else:
+        assert info["trainable_params"] == 0 and log.get("train_loss") is None
+
+
+@pytest.mark.slow
+def test_second_build_is_a_fast_cache_hit_and_force_rebuilds(world):
+    from harness.artifacts import build_or_load
+    _, first, first_seconds = built(world, "full")
+    start = time.perf_counter()
+    _, second = build_or_load("full", world["ctx"])
+    hit_seconds = time.perf_counter() - start
+    assert second["artifact"]["cache_hit"] is True and second["artifact"]["key"] == first["artifact"]["key"]
+    assert second["train"] == first["train"]
+    assert hit_seconds < 0.5 * first_seconds, (hit_seconds, first_seconds)
+    _, forced = build_or_load("full", dataclasses.replace(world["ctx"], force=True))
+    assert forced["artifact"]["cache_hit"] is False and forced["train"]["train_loss"] == first["train"]["train_loss"]
+
+
+@pytest.mark.slow
+def test_cache_key_changes_with_config_seed_and_suite_version(world):
+    from harness.artifacts import cache_key
+    from harness.config import load_config
+    ctx, lora = world["ctx"], REGISTRY["lora"]
+    key = cache_key(lora, ctx)
+    other_cfg = dataclasses.replace(world["cfg"], lora=dataclasses.replace(world["cfg"].lora, r=4))
+    assert cache_key(lora, dataclasses.replace(ctx, config=other_cfg)) != key
+    assert cache_key(lora, dataclasses.replace(ctx, seed=1)) != key
+    assert cache_key(lora, dataclasses.replace(ctx, suite=dataclasses.replace(ctx.suite, version="9"))) != key
+    # decoding settings are not part of a build
+    decode_cfg = dataclasses.replace(world["cfg"], decode=load_config(None, ["decode.max_new_tokens=3"]).decode)
+    assert cache_key(lora, dataclasses.replace(ctx, config=decode_cfg)) == key
+    assert cache_key(REGISTRY["prompt"], dataclasses.replace(ctx, seed=7)) == cache_key(REGISTRY["prompt"], ctx)
+
+
+@pytest.mark.slow
+def test_with_docs_reindexes_rag_and_keeps_finetuned(world):
+    rag, _, _ = built(world, "rag")
+    full, _, _ = built(world, "full")
+    assert full.with_docs({"x": "new"}) is full
+    new = rag.with_docs({"fresh": "Lumen now ships to Mars for 99 euros."})
+    assert new is not rag
+    (answer,) = new.answer(["How much is shipping to Mars?"], world["cfg"].decode)
+    assert answer["sources"] == ["fresh"]
