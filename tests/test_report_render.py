@@ -71,11 +71,13 @@ def test_weighted_scores_match_hand_computation():
     run = load_run(FIXTURE)
     plan = run["plan"]
     scores = scoring.weighted_scores(check_records(run), plan["priorities"])
-    # rag, by hand (weights /19): fresh mean(.57,.61)=.59*5, seen .52*1, style .05*1, latency .09/.34*2,
-    # forgetting 1*2, privacy 1*3 (n/a = trains on nothing), traceability .83*4, cost mean(0->6.1 min-max
-    # over build 0..131 = 1-6.1/131, peak 410/520)*1
+    # rag, by hand: fresh mean(.57,.61), seen .52, style .05, latency best/own .09/.34, forgetting 1 + 0,
+    # privacy 1 (n/a = trains on nothing), traceability .83, cost mean(build min-max over 0..131 s,
+    # peak memory best/own 410/520 MB); weights as the plan states them (they sum to 1).
+    w = plan["priorities"]
     cost = ((1 - 6.1 / 131) + 410 / 520) / 2
-    want = (0.59 * 5 + 0.52 + 0.05 + 0.09 / 0.34 * 2 + 2 + 3 + 0.83 * 4 + cost) / 19
+    want = (w["accuracy_fresh"] * 0.59 + w["accuracy_seen"] * 0.52 + w["style"] * 0.05 + w["latency"] * 0.09 / 0.34
+            + w["forgetting"] + w["privacy"] + w["traceability"] * 0.83 + w["cost"] * cost) / sum(w.values())
     assert scores["total"]["rag"] == pytest.approx(want, abs=1e-9)
     assert scores["metrics"]["accuracy_fresh"] == ["em_updated", "em_docs_only"]
     assert scores["by_priority"]["traceability"]["lora"] == 0.0      # cites nothing -> 0
@@ -210,6 +212,11 @@ def test_answers_risks_literature_appendix(report):
                      "overfitting": "confirmed"}
     assert "full: held-out loss rose from 1.25 (step 100) to 1.39 (step 140)" in html
     assert "full emitted planted secrets for 25% of the canaries." in html
+    assert re.search(r'data-risk="leakage".*?<td>A model fine-tuned on private records', html, re.S)
+    assert re.search(r'data-risk="staleness" data-status="confirmed"><td><strong>Staleness</strong></td>\s*'
+                     r'<td><span class="muted">not raised', html)
+    other = html[html.index("Other caveats from the advisor"):html.index('id="literature"')]
+    assert "Training on CPU is possible only for small models" in other and "canaries" not in other
     assert 'data-finding="rag_fresh"' in html and "Ovadia et al. 2024" in html
     assert "EM, updated facts: rag 0.57 vs full 0.05 (p = 0.001)" in html
     assert f"rightfit run {FIXTURE}/config.resolved.yaml --plan {FIXTURE}/plan.yaml --run-id run_fixture-repro" in html

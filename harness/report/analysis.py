@@ -176,10 +176,12 @@ def summary(run: dict, records: list[dict], scores: dict, order: list[str], lang
         sentences.append(s["no_plan_text"].format(winner=winner, score=sc(winner)))
     ranking = plan.get("ranking") or []
     top = ranking[0] if ranking else {}
+    stated = _priorities(plan)
     priorities = [{"name": p, "label": priority_label(p, lang), "weight": w,
+                   "share": w / (sum(stated.values()) or 1.0),
                    "metrics": [metric_label(m, lang) for m in scores["metrics"].get(p, [])],
                    "measured": p in scores["metrics"]}
-                  for p, w in (_priorities(plan)).items()]
+                  for p, w in stated.items()]
     answers = plan.get("answers") or {}
     return {"status": status, "agree": agree, "sentences": sentences, "winner": winner,
             "winner_technique": next(r["technique"] for r in records if r["candidate"] == winner),
@@ -334,6 +336,7 @@ def analyse(run: dict, lang: str = "en") -> dict:
             "base_model": first.get("base_model") or run["config"].get("base_model", "?"),
             "created": (run.get("env") or {}).get("created") or first.get("created", ""),
             "colors": colors, "scores": scores, "order": order,
+            "techniques": {r["candidate"]: r["technique"] for r in records},
             "summary": summary(run, records, scores, order, lang), "table": tbl,
             "charts": build_charts(records, order, colors, [c["name"] for c in tbl["cols"]], lang),
             "literature": lit, "notes": {sec: [x for x in lit if x["section"] == sec]

@@ -14,12 +14,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "subtitle": "Run {run_id} · suite {suite} · base model {base} · {n} candidates · {date}",
         "nav_summary": "Summary", "nav_table": "Metrics", "nav_charts": "Charts", "nav_ab": "Answers",
         "nav_risks": "Risks", "nav_lit": "Literature", "nav_appendix": "Appendix",
-        "verdict": "Verdict", "advisor_says": "The advisor recommended", "measured_says": "The measurements favour",
+        "verdict": "Verdict", "advisor_tag": "advisor's pick", "advisor_says": "The advisor recommended", "measured_says": "The measurements favour",
         "weighted_score": "weighted score", "advisor_score": "advisor score",
         "agree": "Advisor and measurements agree", "disagree": "Advisor and measurements disagree",
         "no_plan": "No advisor plan in this run", "key_answers": "Questionnaire: key answers",
         "defaults_used": "Defaults taken for: {names}", "reasons": "Why the advisor picked it",
-        "priorities": "Your priorities (weights)", "how_scored": "How the measured winner is chosen",
+        "priorities": "Your priorities (share of the weight)", "how_scored": "How the measured winner is chosen",
         "how_scored_text": "Each metric is put on a 0–1 scale where 1 is good, direction from the metric's "
                            "higher-is-better flag. Proportions (accuracy, style, traceability, leak rate) keep "
                            "their value (1 − value when lower is better); a change such as forgetting Δ counts as "
@@ -102,12 +102,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "subtitle": "运行 {run_id} · 任务集 {suite} · 基座模型 {base} · {n} 个候选 · {date}",
         "nav_summary": "摘要", "nav_table": "指标", "nav_charts": "图表", "nav_ab": "回答对比",
         "nav_risks": "风险", "nav_lit": "文献", "nav_appendix": "附录",
-        "verdict": "结论", "advisor_says": "顾问推荐", "measured_says": "实测结果更支持",
+        "verdict": "结论", "advisor_tag": "顾问推荐", "advisor_says": "顾问推荐", "measured_says": "实测结果更支持",
         "weighted_score": "加权得分", "advisor_score": "顾问得分",
         "agree": "顾问推荐与实测结果一致", "disagree": "顾问推荐与实测结果不一致",
         "no_plan": "本次运行没有顾问方案", "key_answers": "问卷：关键回答",
         "defaults_used": "以下问题采用了默认值：{names}", "reasons": "顾问推荐的理由",
-        "priorities": "您的优先级（权重）", "how_scored": "实测胜者如何评出",
+        "priorities": "您的优先级（权重占比）", "how_scored": "实测胜者如何评出",
         "how_scored_text": "每个指标换算到 0–1（1 为好），方向取自该指标的“越高越好”标记。比例类指标（准确率、风格、"
                            "可追溯性、泄露率）保持原值（越低越好时取 1 − 值）；变化量如遗忘 Δ 记为 1 + Δ；"
                            "延迟、困惑度、构建时间和内存按与实测最佳值的比值计（慢一倍 = 0.5）。"
