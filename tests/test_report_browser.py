@@ -118,7 +118,7 @@ def _poison(run: Path) -> None:
             p = PAYLOADS[(i + k) % len(PAYLOADS)]
             ex.update(question=f"Q {p}", reference=f"R {p}", answer=f"A {p}", kind=p,
                       sources=[p, "doc<b>"], gold_sources=[p], id=f"{ex['id']}{p}")
-        rec["metrics"]["traceability"]["note"] = PAYLOADS[3]
+        rec["metrics"]["test.traceability"]["note"] = PAYLOADS[3]
         rec["metrics"][PAYLOADS[1]] = {"value": 0.5, "higher_is_better": True, "note": PAYLOADS[0]}
         if rec["candidate"] == "prompt":
             rec["candidate"] = f"prompt{PAYLOADS[1]}"

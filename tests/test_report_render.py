@@ -180,6 +180,7 @@ def test_each_chart_is_inline_svg_with_the_records_data(report):
     bars = dict(re.findall(r'data-name="([^"]+)" data-value="([^"]+)"', svg(html, "forgetting")))
     assert {k: float(v) for k, v in bars.items()} == {c: r["metrics"]["forgetting.probes.em"]["value"]
                                                       for c, r in records.items() if c != "prompt"}
+    assert 'data-na="prompt"' in svg(html, "forgetting")                 # the base itself: n/a, shown as such
     fresh = re.findall(r'data-name="([^"]+)" data-series="after[^"]*" data-value="([^"]+)"', svg(html, "freshness"))
     assert {k: float(v) for k, v in fresh} == {c: r["metrics"]["fresh.em"]["value"] for c, r in records.items()}
     heads = re.findall(r'<th class="num" data-metric="([^"]+)"', html)

@@ -115,6 +115,21 @@ def pareto_front(points: list[dict]) -> list[dict]:
     return front
 
 
+def _label_spot(cx: float, cy: float, w: float, placed: list, ax: "Axes") -> tuple[float, float, str]:
+    """A label position next to (cx, cy) that overlaps no label or point placed so far."""
+    h = 14.0
+    for dx, dy, anchor in ((10, -8, "start"), (10, 16, "start"), (-10, -8, "end"), (-10, 16, "end"),
+                           (10, -22, "start"), (10, 30, "start")):
+        x0 = cx + dx if anchor == "start" else cx + dx - w
+        box = (x0, cy + dy - 11, w, h)
+        clear = all(box[0] + box[2] < b[0] or b[0] + b[2] < box[0] or box[1] + box[3] < b[1] or b[1] + b[3] < box[1]
+                    for b in placed)
+        if clear and ax.l <= x0 and x0 + w <= ax.w and box[1] >= 0:
+            placed.append(box)
+            return cx + dx, cy + dy, anchor
+    return cx + 10, cy - 8, "start"
+
+
 def pareto(points: list[dict], x_title: str, y_title: str, front_label: str, title: str,
         no_data: str = NO_DATA) -> Markup:
     """Scatter of {name, x, y, x_lo, x_hi, y_lo, y_hi, color} with the Pareto front as a step line."""
@@ -132,6 +147,7 @@ def pareto(points: list[dict], x_title: str, y_title: str, front_label: str, tit
         out.append(f'<path d="{"".join(path)}" fill="none" stroke="{INK}" stroke-width="1.5" '
                    f'stroke-dasharray="5 4" data-role="pareto-front" data-n="{len(front)}"/>')
     front_names = {p["name"] for p in front}
+    placed: list[tuple[float, float, float, float]] = [(ax.x(p["x"]) - 7, ax.y(p["y"]) - 7, 14, 14) for p in points]
     for p in points:
         cx, cy, c = ax.x(p["x"]), ax.y(p["y"]), p["color"]
         if p.get("y_lo") is not None and p.get("y_hi") is not None:
@@ -145,7 +161,8 @@ def pareto(points: list[dict], x_title: str, y_title: str, front_label: str, tit
                    f'stroke="{"#111827" if on_front else "#fff"}" stroke-width="{2 if on_front else 1.5}" '
                    f'data-name="{escape(p["name"])}" data-x="{p["x"]:.6g}" data-y="{p["y"]:.6g}" '
                    f'data-front="{int(on_front)}"><title>{escape(p["name"])}: {escape(p["label"])}</title></circle>')
-        out.append(_text(cx + 10, cy - 8, p["name"], 12, "start", INK, "600"))
+        lx, ly, anchor = _label_spot(cx, cy, 7.2 * len(p["name"]), placed, ax)
+        out.append(_text(lx, ly, p["name"], 12, anchor, INK, "600"))
     lx = ax.r + 10
     out.append(f'<path d="M{lx},{ax.t + 8}h22" stroke="{INK}" stroke-dasharray="5 4" stroke-width="1.5"/>')
     out.append(_text(lx, ax.t + 26, front_label, 11, "start", MUTED))
@@ -155,10 +172,9 @@ def pareto(points: list[dict], x_title: str, y_title: str, front_label: str, tit
 def bars(chart_id: str, items: list[dict], y_title: str, title: str, fmt: Callable[[float], str],
         no_data: str = NO_DATA) -> Markup:
     """Vertical bars of {name, value, lo, hi, color}; negative values hang below a zero line."""
-    items = [i for i in items if i["value"] is not None]
-    if not items:
+    if all(i["value"] is None for i in items):
         return empty(chart_id, no_data)
-    vals = [v for i in items for v in (i["value"], i.get("lo"), i.get("hi")) if v is not None]
+    vals = [v for i in items if i["value"] is not None for v in (i["value"], i.get("lo"), i.get("hi")) if v is not None]
     lo, hi = min(0.0, min(vals)), max(0.0, max(vals))
     pad = (hi - lo) * 0.12 or 0.1
     ax = Axes(640, 320, (0, 1), (lo - (pad if lo < 0 else 0), hi + (pad if hi > 0 else 0)))
@@ -168,6 +184,10 @@ def bars(chart_id: str, items: list[dict], y_title: str, title: str, fmt: Callab
     zero = ax.y(0.0)
     for k, i in enumerate(items):
         cx = ax.l + slot * (k + 0.5)
+        out.append(_text(cx, ax.b + 18, i["name"], 12, "middle", INK))
+        if i["value"] is None:
+            out.append(_text(cx, ax.y(0.0) - 6, "n/a", 11, "middle", MUTED, extra=f'data-na="{escape(i["name"])}"'))
+            continue
         top, v = ax.y(i["value"]), i["value"]
         y, h = (top, zero - top) if v >= 0 else (zero, top - zero)
         out.append(f'<rect x="{cx - bw / 2:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{max(h, 1):.1f}" rx="3" '
@@ -180,7 +200,6 @@ def bars(chart_id: str, items: list[dict], y_title: str, title: str, fmt: Callab
         ty = (min(top, ax.y(i["hi"]) if i.get("hi") is not None else top) - 6 if v >= 0
               else max(top, ax.y(i["lo"]) if i.get("lo") is not None else top) + 15)
         out.append(_text(cx, ty, fmt(v), 11, "middle", INK, "600"))
-        out.append(_text(cx, ax.b + 18, i["name"], 12, "middle", INK))
     out.append(f'<line x1="{ax.l}" x2="{ax.r}" y1="{zero:.1f}" y2="{zero:.1f}" stroke="{INK}" stroke-width="1.2"/>')
     return _svg(chart_id, 640, 320, title, out)
 
