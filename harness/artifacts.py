@@ -137,7 +137,12 @@ def build_or_load(technique: str, ctx: BuildContext) -> tuple[Candidate, dict]:
         if ctx.force:
             shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True, exist_ok=True)
-        fields = tech.build(dataclasses.replace(ctx, out_dir=work))
+        try:
+            fields = tech.build(dataclasses.replace(ctx, out_dir=work))
+        except BaseException:
+            if not (work / "checkpoints").is_dir():  # nothing to resume from: leave no trace
+                shutil.rmtree(work, ignore_errors=True)
+            raise
         build_seconds = time.perf_counter() - start
         manifest = {"technique": technique, "key": key, "format": ARTIFACT_FORMAT, "base_model": tech.base_of(ctx),
                     "suite": {"name": ctx.suite.name, "version": ctx.suite.version}, "seed": ctx.seed,
