@@ -152,3 +152,33 @@ def test_the_detector_catches_an_unescaped_payload(chromium, tmp_path):
     raw.write_text(html.read_text().replace("</main>", PAYLOADS[1] + "</main>", 1))
     dom = dump_dom(chromium, raw, tmp_path)
     assert f'{MARK}="img"' in dom
+
+
+def test_answers_filter_and_sort_work_in_the_browser(chromium, tmp_path):
+    """Drive the report's own script: type a filter, pick a part, click a header; read the DOM back."""
+    html = render(FIXTURE, tmp_path / "ab.html")
+    driver = """<script>
+    var f = document.getElementById('ab-filter'), p = document.getElementById('ab-part');
+    var rows = function () { return Array.prototype.slice.call(document.getElementById('ab-table').tBodies[0].rows); };
+    var shown = function () { return rows().filter(function (r) { return !r.hidden; }).length; };
+    f.value = 'jacket'; f.dispatchEvent(new Event('input'));
+    var a = shown();
+    f.value = ''; f.dispatchEvent(new Event('input'));
+    p.value = 'probes'; p.dispatchEvent(new Event('change'));
+    var b = shown();
+    p.value = ''; p.dispatchEvent(new Event('change'));
+    var th = document.querySelector('#ab-table th[data-sort="correct"]');
+    th.click();
+    var asc = rows().map(function (r) { return r.getAttribute('data-correct'); }).join(',');
+    th.click();
+    var desc = rows().map(function (r) { return r.getAttribute('data-correct'); }).join(',');
+    document.body.setAttribute('data-probe', [a, b, asc, desc].join('|'));
+    </script>"""
+    driven = tmp_path / "ab_driven.html"
+    driven.write_text(html.read_text().replace("</body>", driver + "</body>", 1))
+    probe = re.search(r'data-probe="([^"]*)"', dump_dom(chromium, driven, tmp_path)).group(1)
+    jacket, probes, asc, desc = probe.split("|")
+    assert (jacket, probes) == ("2", "2")           # q01 + q07 mention a jacket; q10, q11 are probes
+    counts = [int(x) for x in asc.split(",")]
+    assert counts == sorted(counts) and len(counts) == 12 and counts != sorted(counts, reverse=True)
+    assert [int(x) for x in desc.split(",")] == sorted(counts, reverse=True)

@@ -313,7 +313,8 @@ def appendix(run: dict, records: list[dict]) -> dict:
             "env": [(k, _plain(v)) for k, v in env.items() if k not in ("packages", "seeds")],
             "packages": sorted((k, str(v)) for k, v in (env.get("packages") or {}).items()),
             "seeds": ", ".join(map(str, seeds)) or "–", "reproduce": cmds,
-            "records": [{"name": r["candidate"], "technique": r["technique"], "seed": r.get("seed"),
+            "records": [{"name": r["candidate"], "technique": r["technique"],
+                         "seed": _plain(r["seeds"]) if isinstance(r.get("seeds"), list) else r.get("seed"),
                          "created": r.get("created", ""), "cache_hit": (r.get("artifact") or {}).get("cache_hit"),
                          "key": (r.get("artifact") or {}).get("key", ""), "base_model": r.get("base_model", ""),
                          "suite": (r.get("suite") or {}).get("name", "")} for r in records]}
