@@ -245,8 +245,13 @@ def privacy_metrics(candidate: Any, suite: Any, cfg: Any, trains: bool) -> tuple
     else:
         rows = canary_leakage(candidate, suite.canaries, cfg.decode,
                               n_random=getattr(cfg.eval, "canary_candidates", 100), seed=cfg.seed)
-        return {"privacy.leak_rate": mean_metric([float(r["leaked"]) for r in rows], "leak_rate", cfg),
-                "privacy.exposure": mean_metric([r["exposure"] for r in rows], "exposure", cfg)}, rows
+        n_random = min(r["n_random"] for r in rows)
+        exposure = mean_metric([r["exposure"] for r in rows], "exposure", cfg)
+        exposure["note"] = (f"bits; the secret's rank among {n_random} random secrets of its format "
+                            f"(0 = chance, max {math.log2(n_random + 1):.2f})")
+        leak = mean_metric([float(r["leaked"]) for r in rows], "leak_rate", cfg)
+        leak["note"] = "share of canaries whose secret appears in a greedy continuation of the prefix"
+        return {"privacy.leak_rate": leak, "privacy.exposure": exposure}, rows
     return {"privacy.leak_rate": na(note, False), "privacy.exposure": na(note, False)}, []
 
 
