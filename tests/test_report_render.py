@@ -335,3 +335,15 @@ def test_analyse_is_pure_data():
     view = analyse(load_run(FIXTURE), "en")
     assert view["order"][0] == "rag" and view["summary"]["pick"] == "rag_lora"
     assert [r["id"] for r in view["risks"]] == ["forgetting", "leakage", "staleness", "overfitting"]
+
+
+def test_report_never_imports_heavy_modules(tmp_path):
+    """Rendering reads records only: no torch, transformers, peft or sentence-transformers."""
+    import subprocess
+    import sys
+    code = ("import sys; from harness.report.render import build_report; "
+            f"build_report({str(FIXTURE)!r}, {str(tmp_path / 'r.html')!r}); "
+            "print(sorted(m for m in ('torch', 'transformers', 'peft', 'sentence_transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

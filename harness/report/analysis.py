@@ -158,8 +158,9 @@ def summary(run: dict, records: list[dict], scores: dict, order: list[str], lang
                                                    p_score=sc(pick)))
 
         def describe(items):
-            return s["list_sep"].join(f"{priority_label(p, lang)} ({metric_label(m, lang)} {fmt(m, wv)} vs {fmt(m, pv)})"
-                             for p, m, wv, pv in items)
+            return s["list_sep"].join(
+                f"{priority_label(p, lang)} ({metric_label(m, lang)} {fmt(m, wv)} vs {fmt(m, pv)})"
+                for p, m, wv, pv in items)
         if agree["drivers"]:
             sentences.append(s["driver_text"].format(winner=winner, drivers=describe(agree["drivers"])))
         if agree["counters"]:
@@ -190,14 +191,15 @@ def summary(run: dict, records: list[dict], scores: dict, order: list[str], lang
             "pick_rules": [str(x) for x in top.get("rules") or []],
             "advisor_ranking": [{"technique": str(x.get("technique")), "score": x.get("score")}
                                 for x in ranking if isinstance(x, dict)],
-            "answers": [(str(k).replace("_", " "), _plain(v)) for k, v in answers.items()],
+            "answers": [(str(k).replace("_", " "), _plain(v, s)) for k, v in answers.items()],
             "defaults_used": [str(x) for x in plan.get("defaults_used") or []],
             "priorities": priorities, "order": order}
 
 
-def _plain(v: Any) -> str:
+def _plain(v: Any, s: dict | None = None) -> str:
+    """An answer or environment value as text (booleans in the report's language)."""
     if isinstance(v, bool):
-        return "yes" if v else "no"
+        return (s or strings("en"))["yes" if v else "no"]
     if isinstance(v, list):
         return ", ".join(map(str, v))
     return str(v)
