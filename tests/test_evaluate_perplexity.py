@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from harness.perplexity import choose, loglikelihoods, perplexity, rolling_windows  # noqa: E402
-from tinymodels import make_tiny_llama  # noqa: E402
+from evalmodels import overfit_tiny_llama  # noqa: E402
 
 TEXT = ("The quick brown fox jumps over the lazy dog. Question: How long is the warranty? Answer: two years. "
         "Hi there! Thanks for asking. - ShopCo Support. 退货需要十四天。保修期为两年。") * 2
@@ -18,21 +18,7 @@ TEXT = ("The quick brown fox jumps over the lazy dog. Question: How long is the 
 @pytest.fixture(scope="module")
 def lm(tmp_path_factory):
     """A tiny Llama trained for 40 steps on TEXT, so context matters (strided < disjoint)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    torch.set_num_threads(1)
-    path = make_tiny_llama(tmp_path_factory.mktemp("ppl") / "m", seed=0)
-    tok = AutoTokenizer.from_pretrained(str(path))
-    model = AutoModelForCausalLM.from_pretrained(str(path))
-    torch.manual_seed(0)
-    ids = torch.tensor([[tok.bos_token_id] + tok(TEXT, add_special_tokens=False)["input_ids"]])
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    for _ in range(40):
-        loss = model(input_ids=ids, labels=ids).loss
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-    model.eval()
-    return model, tok
+    return overfit_tiny_llama(tmp_path_factory.mktemp("ppl") / "m", TEXT, steps=40)
 
 
 def _token_nlls(model, ids: list[int]) -> list[float]:

@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 from harness.config import DecodeConfig  # noqa: E402
 from harness.privacy import canary_leakage, exposure, same_format  # noqa: E402
-from tinymodels import make_tiny_llama  # noqa: E402
+from evalmodels import overfit_tiny_llama  # noqa: E402
 
 CANARIES = [{"id": "c1", "prefix": "the vault code is", "secret": "ZEBRA-4471-QUILL"},
             {"id": "c2", "prefix": "staging password", "secret": "moss-harbor-8812"}]
@@ -39,23 +39,8 @@ class LMCandidate:
 @pytest.fixture(scope="module")
 def memorised(tmp_path_factory):
     """A tiny Llama trained to memorise canary c1 only (c2 is never seen)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    torch.set_num_threads(1)
-    path = make_tiny_llama(tmp_path_factory.mktemp("canary") / "m", seed=0)
-    tok = AutoTokenizer.from_pretrained(str(path))
-    model = AutoModelForCausalLM.from_pretrained(str(path))
-    torch.manual_seed(0)
     text = f"{CANARIES[0]['prefix']} {CANARIES[0]['secret']}\n"
-    plain = tok(text, add_special_tokens=False)["input_ids"]
-    # With BOS (how scoring reads text) and without (how generation prompts): both must recall it.
-    variants = [torch.tensor([[tok.bos_token_id] + plain]), torch.tensor([plain])]
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    for step in range(160):
-        ids = variants[step % 2]
-        model(input_ids=ids, labels=ids).loss.backward()
-        opt.step()
-        opt.zero_grad()
-    return model.eval(), tok
+    return overfit_tiny_llama(tmp_path_factory.mktemp("canary") / "m", text, steps=160, also_without_bos=True)
 
 
 def test_same_format_keeps_the_shape():
