@@ -55,7 +55,7 @@ def write_suite(out: Path, name: str, lang: dict, size: str, seed: int, domain: 
         general: the general world the base models were pretrained on (for the probes).
         n_probes: general closed-book probe questions (held-out wordings 4..5).
     """
-    rng = random.Random(f"suite:{name}:{seed}")
+    rng = random.Random(f"suite:{lang['lang']}:{size}:{seed}")
     out = Path(out)
     for p in domain:
         atomic_write(out / "docs" / f"{p.id}.md", sheet(lang, p) + "\n")
@@ -88,7 +88,7 @@ def write_suite(out: Path, name: str, lang: dict, size: str, seed: int, domain: 
     atomic_write(out / "heldout.txt", "\n\n".join(sheet(lang, p) for p in spare[:40]) + "\n")
 
     # Updates: about a fifth of the tested products change one fact.
-    upd_rng = random.Random(f"updates:{name}:{seed}")
+    upd_rng = random.Random(f"updates:{lang['lang']}:{size}:{seed}")
     tested = trained + docs_only
     changed = upd_rng.sample(tested, max(1, len(tested) // 5))
     updated = []
@@ -103,7 +103,7 @@ def write_suite(out: Path, name: str, lang: dict, size: str, seed: int, domain: 
     atomic_write(out / "updates" / "test_updated.jsonl", _jsonl(updated))
 
     # Probes: general closed-book facts the base model learnt, asked in held-out wordings.
-    prng = random.Random(f"probes:{name}:{seed}")
+    prng = random.Random(f"probes:{lang['lang']}:{size}:{seed}")
     probes = []
     for i in range(n_probes):
         p = general[i % len(general)]
@@ -113,7 +113,7 @@ def write_suite(out: Path, name: str, lang: dict, size: str, seed: int, domain: 
         q["choices"] = prng.sample([q["answer"]] + prng.sample([v for v in lang["values"][a] if v != q["answer"]], 3), 4)
         probes.append(q)
     atomic_write(out / "probes" / "questions.jsonl", _jsonl(probes))
-    hrng = random.Random(f"probe-heldout:{name}:{seed}")
+    hrng = random.Random(f"probe-heldout:{lang['lang']}:{size}:{seed}")
     rows = [row_text(drill_row(hrng, lang) if i % 4 else copy_row(hrng, lang)) for i in range(60)]
     atomic_write(out / "probes" / "heldout.txt", "".join(rows))
 
