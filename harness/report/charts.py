@@ -49,6 +49,11 @@ def _tick_fmt(ticks: list[float]) -> Callable[[float], str]:
     return lambda v: f"{0.0 if abs(v) < step * 1e-6 else v:.{digits}f}"
 
 
+def text_width(s: str, size: float = 12) -> float:
+    """Approximate rendered width in px: CJK characters are about 1 em wide, Latin ones about 0.55 em."""
+    return sum(size * (1.0 if ord(c) >= 0x2E80 else 0.56) for c in s)
+
+
 def _text(x: float, y: float, s: str, size: int = 12, anchor: str = "start", fill: str = INK,
           weight: str = "normal", extra: str = "") -> str:
     return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{fill}" '
@@ -161,7 +166,7 @@ def pareto(points: list[dict], x_title: str, y_title: str, front_label: str, tit
                    f'stroke="{"#111827" if on_front else "#fff"}" stroke-width="{2 if on_front else 1.5}" '
                    f'data-name="{escape(p["name"])}" data-x="{p["x"]:.6g}" data-y="{p["y"]:.6g}" '
                    f'data-front="{int(on_front)}"><title>{escape(p["name"])}: {escape(p["label"])}</title></circle>')
-        lx, ly, anchor = _label_spot(cx, cy, 7.2 * len(p["name"]), placed, ax)
+        lx, ly, anchor = _label_spot(cx, cy, text_width(p["name"]) + 4, placed, ax)
         out.append(_text(lx, ly, p["name"], 12, anchor, INK, "600"))
     lx = ax.r + 10
     out.append(f'<path d="M{lx},{ax.t + 8}h22" stroke="{INK}" stroke-dasharray="5 4" stroke-width="1.5"/>')
@@ -232,7 +237,7 @@ def grouped_bars(chart_id: str, names: list[str], series: list[dict], y_title: s
     for s in series:
         out.append(f'<rect x="{lx}" y="8" width="12" height="12" rx="2" fill="{s["color"]}"/>')
         out.append(_text(lx + 18, 18, s["label"], 12))
-        lx += 30 + 7 * len(s["label"])
+        lx += 34 + text_width(s["label"])
     return _svg(chart_id, 640, 330, title, out)
 
 
@@ -247,12 +252,12 @@ def heatmap(rows: list[str], cols: list[tuple[str, str]], cells: dict, title: st
     """Rows = candidates, cols = (metric, label); cells[(row, metric)] = (normalised or None, text)."""
     if not rows or not cols:
         return empty("overview", no_data)
-    cw, ch, left, top = 74, 30, 96, 118
+    cw, ch, left, top = 74, 30, 96, 132
     width, height = left + cw * len(cols) + 70, top + ch * len(rows) + 12
     out = []
     for j, (_m, label) in enumerate(cols):
         x = left + cw * j + cw / 2
-        out.append(_text(x, top - 8, label, 11, "start", INK, extra=f'transform="rotate(-40 {x:.1f} {top - 8})"'))
+        out.append(_text(x, top - 8, label, 11, "start", INK, extra=f'transform="rotate(-55 {x:.1f} {top - 8})"'))
     for i, row in enumerate(rows):
         y = top + ch * i
         out.append(_text(left - 8, y + ch / 2 + 4, row, 12, "end", INK, "600"))

@@ -89,6 +89,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "ev_overfitting_none": "Held-out loss did not rise by more than 5% after its minimum for any candidate.",
         "ev_missing": "The run has no {what} for this check.",
         "lit_title": "What the literature says", "lit_measured": "Measured here",
+        "lit_source": "Published figures as collected in the project's reference list (REFERENCES.md); "
+                      "each finding is checked against this run's numbers, with the paired-test p-value where "
+                      "the run has one.",
         "verdict_consistent": "consistent", "verdict_differs": "differs",
         "verdict_inconclusive": "not significant", "verdict_unmeasured": "not measured",
         "appendix": "Appendix: how to reproduce", "reproduce": "Reproduce this run and this report",
@@ -158,6 +161,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "ev_overfitting_none": "没有候选的留出集损失在最低点之后上升超过 5%。",
         "ev_missing": "本次运行没有用于该检查的 {what}。",
         "lit_title": "文献怎么说", "lit_measured": "本次实测",
+        "lit_source": "文献数据取自项目参考文献列表（REFERENCES.md）；每条结论都与本次运行的数据对照，并在有配对检验时给出 p 值。",
         "verdict_consistent": "一致", "verdict_differs": "不一致", "verdict_inconclusive": "不显著", "verdict_unmeasured": "未测量",
         "appendix": "附录：如何复现", "reproduce": "复现本次运行和本报告",
         "config": "解析后的配置", "environment": "环境", "seeds": "随机种子", "versions": "版本",
