@@ -53,8 +53,9 @@ def model_identity(name: str) -> str:
     """A stable identity for the cache key: the resolved path or id plus a hash of its weights."""
     resolved = resolve_model(name)
     path = Path(resolved)
-    if not path.is_dir():
-        return f"hf:{resolved}"
+    if not path.is_dir():  # a cached hub id: its snapshot folder name is the commit hash
+        from huggingface_hub import try_to_load_from_cache
+        return f"hf:{resolved}@{Path(try_to_load_from_cache(resolved, 'config.json')).parent.name}"
     files = sorted(path.glob("*.safetensors")) + sorted(path.glob("tokenizer*.json"))
     stats = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
     return f"{resolved}#{_weights_hash(stats)}"

@@ -169,3 +169,41 @@ def test_with_docs_reindexes_rag_and_keeps_finetuned(world):
     assert new is not rag
     (answer,) = new.answer(["How much is shipping to Mars?"], world["cfg"].decode)
     assert answer["sources"] == ["fresh"]
+
+
+@pytest.mark.slow
+def test_black_box_distillation_trains_on_the_teachers_answers(world):
+    from harness.artifacts import build_or_load
+    from harness.techniques.distill import teacher_answers
+    from harness.training import pair_question
+    teacher, _, _ = built(world, "full")
+    _, control, _ = built(world, "distill_control")
+    cfg = world["cfg"]
+    black_cfg = dataclasses.replace(cfg, distill=dataclasses.replace(cfg.distill, mode="black"))
+    _, fields = build_or_load("distill", dataclasses.replace(world["ctx"], config=black_cfg))
+    pairs = teacher_answers(teacher, world["suite"].train[:3], cfg.decode)
+    assert [p["output"] for p in pairs] == [a["text"] for a in teacher.answer(
+        [pair_question(p) for p in world["suite"].train[:3]], cfg.decode)]
+    assert any(p["output"] != gold["output"] for p, gold in zip(pairs, world["suite"].train))
+    losses = [loss for _, loss in fields["train"]["train_loss"]]
+    assert sum(losses[-3:]) < sum(losses[:3])
+    assert losses[0] != control["train"]["train_loss"][0][1]   # other targets than the gold answers
+
+
+def test_training_data_pairs_docs_both(world):
+    from harness.modeling import load_tokenizer
+    from harness.techniques.common import training_data
+    from harness.training import IGNORE
+    tok, cfg = load_tokenizer(str(world["teacher"])), world["cfg"]
+
+    def data(kind):
+        ctx = dataclasses.replace(world["ctx"], config=dataclasses.replace(
+            cfg, train=dataclasses.replace(cfg.train, data=kind)))
+        return training_data(ctx, tok)
+    pairs, heldout = data("pairs")
+    docs, _ = data("docs")
+    both, _ = data("both")
+    assert len(pairs) == len(world["suite"].train) and all(IGNORE in e["labels"] for e in pairs)
+    assert docs and all(e["labels"] == e["input_ids"] for e in docs)
+    assert len(both) == len(pairs) + len(docs)
+    assert heldout and all(e["labels"] == e["input_ids"] for e in heldout)  # the suite's heldout.txt
