@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from harness import stats
-from harness.metrics import ITEM_METRICS, REGISTRY, corpus_bleu, na, score_item, spec_for, style_adherence
-from harness.metrics import style_rule_is_empty, traceability
+from harness.metrics import (ITEM_METRICS, REGISTRY, bleu_from_stats, bleu_item_stats, na, score_item, spec_for,
+                             style_adherence, style_rule_is_empty, traceability)
 
 def _value(value: float, lo: float | None, hi: float | None, n: int, name: str, note: str = "") -> dict:
     def clean(x):
@@ -51,10 +51,9 @@ def mean_metric(values: list[float], name: str, cfg: Any) -> dict:
 def bleu_metric(answers: list[str], references: list[list[str]], language: str, cfg: Any) -> dict:
     if not answers:
         return na("no items to score")
-    # Corpus BLEU is recomputed per resample: at most 200 resamples keep it to seconds.
-    v, lo, hi = stats.bootstrap_corpus_ci(
-        len(answers), lambda idx: corpus_bleu([answers[i] for i in idx], [references[i] for i in idx], language),
-        n_resamples=min(cfg.eval.bootstrap, 200), seed=cfg.seed)
+    item_stats = bleu_item_stats(answers, references, language)  # (n, 10): resampled rows are summed
+    v, lo, hi = stats.bootstrap_corpus_ci(len(answers), lambda idx: bleu_from_stats(item_stats[idx].sum(0), language),
+                                          n_resamples=cfg.eval.bootstrap, seed=cfg.seed)
     return _value(v, lo, hi, len(answers), "bleu", "corpus BLEU (sacrebleu), CI resamples items")
 
 

@@ -188,19 +188,38 @@ def rouge_l(prediction: str, references: list[str]) -> float:
     return _rouge("rougeL", prediction, references)
 
 
+def _bleu(language: str):
+    from sacrebleu.metrics import BLEU
+    # effective_order: n-gram orders with no match in the whole corpus are left out, so a corpus
+    # of short factoid answers (no 4-grams) is not scored 0 outright.
+    return BLEU(tokenize="zh" if language == "zh" else "13a", effective_order=True)
+
+
+def _reference_streams(references: list[list[str]]) -> list[list[str | None]]:
+    # sacrebleu wants one stream per reference slot; None marks "no reference here".
+    width = max((len(r) for r in references), default=1)
+    return [[refs[i] if i < len(refs) else None for refs in references] for i in range(width)]
+
+
 @register_metric(name="bleu", higher_is_better=True, aggregation="corpus", needs="test")
 def corpus_bleu(predictions: list[str], references: list[list[str]], language: str = "en") -> float:
-    """Corpus BLEU (sacrebleu; tokenize='zh' for Chinese, '13a' otherwise), references + aliases.
+    """Corpus BLEU (sacrebleu; tokenize='zh' for Chinese, '13a' otherwise), references + aliases."""
+    return _bleu(language).corpus_score(list(predictions), _reference_streams(references)).score
 
-    ``effective_order``: n-gram orders with no match in the whole corpus are left out, so a
-    corpus of short factoid answers (no 4-grams) is not scored 0 outright.
+
+def bleu_item_stats(predictions: list[str], references: list[list[str]], language: str = "en") -> "np.ndarray":
+    """Per-item BLEU sufficient statistics (n, 2 + 2 * 4): lengths, n-gram matches and totals.
+
+    Summing rows over any multiset of items and :func:`bleu_from_stats` gives that subset's
+    corpus BLEU without re-tokenising: how sacrebleu's own paired bootstrap resamples.
     """
-    from sacrebleu.metrics import BLEU
-    width = max((len(r) for r in references), default=1)
-    # sacrebleu wants one stream per reference slot; None marks "no reference here".
-    streams = [[refs[i] if i < len(refs) else None for refs in references] for i in range(width)]
-    bleu = BLEU(tokenize="zh" if language == "zh" else "13a", effective_order=True)
-    return bleu.corpus_score(list(predictions), streams).score
+    import numpy as np
+    return np.array(_bleu(language)._extract_corpus_statistics(list(predictions), _reference_streams(references)))
+
+
+def bleu_from_stats(summed, language: str = "en") -> float:
+    """Corpus BLEU from summed :func:`bleu_item_stats` rows."""
+    return _bleu(language)._compute_score_from_stats([int(x) for x in summed]).score
 
 
 # ---------------------------------------------------------------- style and traceability

@@ -119,6 +119,19 @@ def test_bleu_of_short_answers_is_not_zero_outright():
     assert ours == pytest.approx(BLEU(effective_order=True).corpus_score(hyps, [refs]).score)
 
 
+@pytest.mark.parametrize("language, hyps, refs", [
+    ("en", [p for p, _ in EN_PAIRS] + ["45 days"], [[r] for _, r in EN_PAIRS] + [["45 days", "45"]]),
+    ("zh", ["商品签收以后十五天之内可以退回", "普通快递运费是八元", "杭州"], [["签收以后十五天之内能够退回"], ["普通快递的运费是八元"],
+                                                               ["杭州", "杭州市"]]),
+])
+def test_bleu_from_summed_item_statistics_equals_corpus_bleu_of_the_resample(language, hyps, refs):
+    stats = M.bleu_item_stats(hyps, refs, language)
+    assert M.bleu_from_stats(stats.sum(0), language) == pytest.approx(M.corpus_bleu(hyps, refs, language))
+    idx = [0, 0, 2, 1, 2]  # a bootstrap resample, with repeats
+    assert M.bleu_from_stats(stats[idx].sum(0), language) == pytest.approx(
+        M.corpus_bleu([hyps[i] for i in idx], [refs[i] for i in idx], language))
+
+
 def test_bleu_with_a_varying_number_of_aliases():
     hyps = ["the cat sat on the mat", "a dog ran in the park today"]
     refs = [["the cat sat on the mat"], ["a dog ran in the park today", "dogs run"]]
