@@ -121,7 +121,7 @@ def build_or_load(technique: str, ctx: BuildContext) -> tuple[Candidate, dict]:
         UserError: unknown technique, missing train data, bad model path, memory over budget.
     """
     from harness.techniques import REGISTRY
-    from harness.training import peak_memory_mb
+    from harness.training import peak_memory_mb, reset_peak_memory
     if technique not in REGISTRY:
         raise UserError(f"unknown technique '{technique}'; pick one of {', '.join(REGISTRY)}.")
     tech = REGISTRY[technique]
@@ -137,6 +137,7 @@ def build_or_load(technique: str, ctx: BuildContext) -> tuple[Candidate, dict]:
         if ctx.force:
             shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True, exist_ok=True)
+        reset_peak_memory()
         try:
             fields = tech.build(dataclasses.replace(ctx, out_dir=work))
         except BaseException:
