@@ -164,17 +164,18 @@ def ppl_metric(model: Any, tokenizer: Any, text: str | None, missing: str, cfg: 
 
 
 def mc_examples(model: Any, tokenizer: Any, probes: list[dict], cfg: Any) -> list[dict]:
-    """Likelihood multiple choice on probes with choices: 1 when the gold choice scores highest."""
-    from harness.perplexity import choose
+    """Likelihood multiple choice on probes with choices: 1 when the gold choice scores highest
+    (sum of log-probabilities, lm-eval's ``acc``); all choices of all probes in shared batches."""
+    from harness.perplexity import loglikelihoods
     from harness.world.template import format_prompt
+    rows = [r for r in probes if r.get("choices") and r["answer"] in r["choices"]]
+    pairs = [(format_prompt(r["question"]), " " + c) for r in rows for c in r["choices"]]
+    scores = iter(loglikelihoods(model, tokenizer, pairs, batch_size=cfg.decode.batch_size))
     out = []
-    for row in probes:
-        choices = row.get("choices") or []
-        if not choices or row["answer"] not in choices:
-            continue
-        picked = choose(model, tokenizer, format_prompt(row["question"]), [" " + c for c in choices],
-                        batch_size=cfg.decode.batch_size)
-        out.append({"id": row["id"], "choice": choices[picked], "correct": float(choices[picked] == row["answer"])})
+    for row in rows:
+        logps = [next(scores)[0] for _ in row["choices"]]
+        picked = row["choices"][max(range(len(logps)), key=logps.__getitem__)]
+        out.append({"id": row["id"], "choice": picked, "correct": float(picked == row["answer"])})
     return out
 
 

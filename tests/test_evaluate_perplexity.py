@@ -111,3 +111,19 @@ def test_multiple_choice_picks_the_trained_answer(lm):
     model, tok = lm
     context = "Question: How long is the warranty?\nAnswer:"
     assert choose(model, tok, context, [" lazy fox", " two years", " ShopCo dog"]) == 1
+
+
+def test_probe_multiple_choice_batches_all_choices(lm):
+    from types import SimpleNamespace
+
+    from harness.evaluate import mc_examples
+    model, tok = lm
+    probes = [{"id": "p1", "question": "How long is the warranty?", "answer": "two years",
+               "choices": ["lazy fox", "two years", "ShopCo dog"]},
+              {"id": "p2", "question": "What do bees make?", "answer": "honey"},               # no choices: skipped
+              {"id": "p3", "question": "Sky?", "answer": "blue", "choices": ["red", "green"]},  # gold missing: skipped
+              {"id": "p4", "question": "How long is the warranty?", "answer": "lazy fox",
+               "choices": ["two years", "lazy fox"]}]
+    cfg = SimpleNamespace(decode=SimpleNamespace(batch_size=2))
+    rows = mc_examples(model, tok, probes, cfg)
+    assert [(r["id"], r["choice"], r["correct"]) for r in rows] == [("p1", "two years", 1.0), ("p4", "two years", 0.0)]
