@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,6 @@ def build_or_load(technique: str, ctx: BuildContext) -> tuple[Candidate, dict]:
         UserError: unknown technique, missing train data, bad model path, memory over budget.
     """
     from harness.techniques import REGISTRY
-    from harness.training import peak_memory_mb, reset_peak_memory
     if technique not in REGISTRY:
         raise UserError(f"unknown technique '{technique}'; pick one of {', '.join(REGISTRY)}.")
     tech = REGISTRY[technique]
@@ -134,22 +134,7 @@ def build_or_load(technique: str, ctx: BuildContext) -> tuple[Candidate, dict]:
         if tech.trains:
             check_train_data(tech, ctx)
             check_memory(tech, ctx)
-        if ctx.force:
-            shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True, exist_ok=True)
-        reset_peak_memory()
-        try:
-            fields = tech.build(dataclasses.replace(ctx, out_dir=work))
-        except BaseException:
-            if not (work / "checkpoints").is_dir():  # nothing to resume from: leave no trace
-                shutil.rmtree(work, ignore_errors=True)
-            raise
-        build_seconds = time.perf_counter() - start
-        manifest = {"technique": technique, "key": key, "format": ARTIFACT_FORMAT, "base_model": tech.base_of(ctx),
-                    "suite": {"name": ctx.suite.name, "version": ctx.suite.version}, "seed": ctx.seed,
-                    "build_seconds": round(build_seconds, 3), "peak_memory_mb": round(peak_memory_mb(), 1), **fields}
-        write_manifest(work, manifest)
-        _publish(work, final)
+        _build(tech, ctx, key, work, final, start)
     manifest = read_manifest(final)
     candidate = tech.load(final, ctx)
     if "total_params" not in manifest:  # prompt-only and RAG: the untouched base model
@@ -161,6 +146,50 @@ def build_or_load(technique: str, ctx: BuildContext) -> tuple[Candidate, dict]:
                         build_seconds=round(time.perf_counter() - start, 3) if hit else manifest["build_seconds"],
                         peak_memory_mb=manifest["peak_memory_mb"])
     return candidate, {"artifact": info, "train": TrainLog(**manifest.get("train", {"steps": 0}))}
+
+
+def _build(tech: Any, ctx: BuildContext, key: str, work: Path, final: Path, start: float) -> None:
+    """Build into `work` (resuming its checkpoints), write the manifest, publish as `final`."""
+    from harness.training import peak_memory_mb, reset_peak_memory
+    if ctx.force:
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    lock = _take_lock(work)
+    reset_peak_memory()
+    try:
+        fields = tech.build(dataclasses.replace(ctx, out_dir=work))
+    except BaseException:
+        lock.unlink(missing_ok=True)
+        if not (work / "checkpoints").is_dir():  # nothing to resume from: leave no trace
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+    manifest = {"technique": tech.name, "key": key, "format": ARTIFACT_FORMAT, "base_model": tech.base_of(ctx),
+                "suite": {"name": ctx.suite.name, "version": ctx.suite.version}, "seed": ctx.seed,
+                "build_seconds": round(time.perf_counter() - start, 3), "peak_memory_mb": round(peak_memory_mb(), 1),
+                **fields}
+    write_manifest(work, manifest)
+    lock.unlink(missing_ok=True)
+    _publish(work, final)
+
+
+def _take_lock(work: Path) -> Path:
+    """One builder per artifact: a live holder is refused, a killed one's lock is taken over."""
+    from harness.records import lock_is_live, now_iso, read_lock
+    lock = work / ".lock"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = read_lock(lock)
+            if holder is not None and lock_is_live(holder):
+                raise UserError(f"{work}: another rightfit process (pid {holder.get('pid')}) is building this "
+                                f"artifact; wait for it to finish, then run again to reuse it.") from None
+            lock.unlink(missing_ok=True)
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": now_iso()}))
+        return lock
+    raise UserError(f"{lock}: could not take the build lock; remove the file if no build is running.")
 
 
 def _publish(work: Path, final: Path) -> None:

@@ -155,3 +155,21 @@ def test_decoding_strategies_and_stops(base):
     assert cut_answer(tok, eos_ids) == ("9 years", len(eos_ids) - 2)
     long = generate(model, tok, ["word " * 600], DecodeConfig(max_new_tokens=8))[0]
     assert long["truncated"] and long["prompt_tokens"] == 512 - 8
+
+
+def test_an_artifact_being_built_by_a_live_process_is_not_built_twice(base):
+    import json
+    import os
+    import socket
+
+    from harness.artifacts import cache_key
+    from harness.techniques import REGISTRY
+    work = Path(base["cfg"].cache_dir) / "prompt" / f"{cache_key(REGISTRY['prompt'], base['ctx'])}.partial"
+    work.mkdir(parents=True)
+    (work / ".lock").write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname()}))
+    assert "is building this artifact" in _error("prompt", base["ctx"])
+    (work / ".lock").write_text(json.dumps({"pid": 2**22 + 7, "host": socket.gethostname()}))  # a dead builder
+    from harness.artifacts import build_or_load
+    _, fields = build_or_load("prompt", base["ctx"])
+    assert fields["artifact"]["cache_hit"] is False and not work.exists()
+    assert not (Path(fields["artifact"]["path"]) / ".lock").exists()
