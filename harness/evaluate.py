@@ -30,6 +30,7 @@ from harness import stats
 from harness.metrics import (ITEM_METRICS, REGISTRY, bleu_from_stats, bleu_item_stats, na, score_item, spec_for,
                              style_adherence, style_rule_is_empty, traceability)
 
+
 def _value(value: float, lo: float | None, hi: float | None, n: int, name: str, note: str = "") -> dict:
     def clean(x):
         return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
@@ -102,7 +103,7 @@ def text_metrics(examples: list[dict], prefix: str, language: str, cfg: Any, *, 
     return out
 
 
-def test_metrics(examples: list[dict], suite: Any, cfg: Any) -> dict:
+def metrics_on_test(examples: list[dict], suite: Any, cfg: Any) -> dict:
     """Overall and per-kind accuracy/overlap, style and traceability on the test part."""
     out = text_metrics(examples, "test", suite.language, cfg)
     for kind in sorted({e["kind"] for e in examples}):
@@ -133,13 +134,15 @@ def latency_metrics(examples: list[dict], cfg: Any) -> dict:
         v, lo, hi = stats.bootstrap_ci(secs, n_resamples=cfg.eval.bootstrap, seed=cfg.seed,
                                        statistic=lambda a, q=q: np.quantile(a, q, axis=-1))
         out[f"latency.{name}"] = _value(v, lo, hi, len(secs), name, "seconds per question (share of its batch)")
-    total = float(secs.sum())
-    retrieval = sum(e["retrieval_seconds"] for e in examples)
-    tokens = sum(e["generated_tokens"] for e in examples)
-    out["latency.retrieval_share"] = _value(retrieval / total if total else 0.0, None, None, len(secs),
-                                            "retrieval_share")
-    out["latency.tokens_per_s"] = _value(tokens / total if total else 0.0, None, None, len(secs), "tokens_per_s",
-                                         f"batch size {cfg.decode.batch_size}")
+    retrieval = np.array([e["retrieval_seconds"] for e in examples])
+    tokens = np.array([e["generated_tokens"] for e in examples], dtype=float)
+    for name, numerator, note in (("retrieval_share", retrieval, "retrieval seconds / answering seconds"),
+                                  ("tokens_per_s", tokens, f"generated tokens / seconds, batch size "
+                                                           f"{cfg.decode.batch_size}")):
+        v, lo, hi = stats.bootstrap_corpus_ci(
+            len(secs), lambda i, x=numerator: float(x[i].sum() / secs[i].sum()) if secs[i].sum() else 0.0,
+            n_resamples=cfg.eval.bootstrap, seed=cfg.seed)
+        out[f"latency.{name}"] = _value(v, lo, hi, len(secs), name, note)
     return out
 
 
@@ -281,7 +284,7 @@ def evaluate_candidate(candidate: Any, suite: Any, cfg: Any, *, trains: bool, ba
 
     test = timed("test", score_part, candidate, _cap(suite.test, cfg), "test", suite, cfg)
     examples += test
-    metrics.update(test_metrics(test, suite, cfg))
+    metrics.update(metrics_on_test(test, suite, cfg))
     metrics.update(latency_metrics(test, cfg))
 
     updated = _cap(suite.test_updated, cfg)
