@@ -121,8 +121,8 @@ def test_bleu_of_short_answers_is_not_zero_outright():
 
 @pytest.mark.parametrize("language, hyps, refs", [
     ("en", [p for p, _ in EN_PAIRS] + ["45 days"], [[r] for _, r in EN_PAIRS] + [["45 days", "45"]]),
-    ("zh", ["商品签收以后十五天之内可以退回", "普通快递运费是八元", "杭州"], [["签收以后十五天之内能够退回"], ["普通快递的运费是八元"],
-                                                               ["杭州", "杭州市"]]),
+    ("zh", ["商品签收以后十五天之内可以退回", "普通快递运费是八元", "杭州"],
+     [["签收以后十五天之内能够退回"], ["普通快递的运费是八元"], ["杭州", "杭州市"]]),
 ])
 def test_bleu_from_summed_item_statistics_equals_corpus_bleu_of_the_resample(language, hyps, refs):
     stats = M.bleu_item_stats(hyps, refs, language)
