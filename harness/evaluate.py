@@ -31,6 +31,10 @@ from harness.metrics import (ITEM_METRICS, REGISTRY, bleu_from_stats, bleu_item_
                              style_adherence, style_rule_is_empty, traceability)
 
 
+# Metrics compared against the base model (``forgetting.<key>`` = candidate - base).
+FORGETTING_KEYS = tuple(f"probes.{m}" for m in ITEM_METRICS) + ("probes.mc_acc", "general.ppl")
+
+
 def _value(value: float, lo: float | None, hi: float | None, n: int, name: str, note: str = "") -> dict:
     def clean(x):
         return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
@@ -210,7 +214,7 @@ def forgetting_metrics(mine: dict, my_examples: list[dict], base_metrics: dict, 
     """Candidate minus base on the probes (paired bootstrap CI when per-item scores exist) and general ppl."""
     out = {}
     base_items = {e["id"]: e["scores"] for e in base_examples if e.get("part") == "probes"}
-    for key in [f"probes.{m}" for m in ITEM_METRICS] + ["probes.mc_acc", "general.ppl"]:
+    for key in FORGETTING_KEYS:
         name = spec_for(key).name
         a, b = mine.get(key, {}), base_metrics.get(key, {})
         if a.get("value") is None or b.get("value") is None:
@@ -297,7 +301,8 @@ def evaluate_candidate(candidate: Any, suite: Any, cfg: Any, *, trains: bool, ba
         metrics.update(text_metrics([e for e in fresh_examples if e["kind"] != "updated"], "fresh.unchanged",
                                     suite.language, cfg, bleu=False))
     else:
-        metrics.update({f"fresh.{m}": na("suite has no updates") for m in ITEM_METRICS})
+        metrics.update({f"fresh{scope}.{m}": na("suite has no updates") for m in ITEM_METRICS
+                        for scope in ("", ".unchanged")})
 
     probe_values, probe_examples = timed("probes", probe_metrics, candidate, suite, cfg)
     metrics.update(probe_values)
@@ -307,7 +312,7 @@ def evaluate_candidate(candidate: Any, suite: Any, cfg: Any, *, trains: bool, ba
         metrics.update(forgetting_metrics(probe_values, probe_examples, base_metrics, base_examples, cfg))
     else:
         metrics.update({f"forgetting.{k}": na("no base model given", REGISTRY[spec_for(k).name].higher_is_better)
-                        for k in ("probes.em", "probes.mc_acc", "general.ppl")})
+                        for k in FORGETTING_KEYS})
 
     model, tokenizer = candidate.language_model()
     metrics["domain.ppl"] = timed("domain_ppl", ppl_metric, model, tokenizer, suite.domain_text,

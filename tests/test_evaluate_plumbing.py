@@ -142,8 +142,9 @@ def test_missing_parts_are_na_never_zero(en):
     bare = dataclasses.replace(en, updated_docs={}, test_updated=[], probes=[], general_text=None,
                                domain_text=None, canaries=[], style=None)
     res = evaluate_candidate(FakeCandidate(EN_ANSWERS), bare, make_cfg(), trains=True)
-    for key in ("fresh.em", "probes.em", "probes.mc_acc", "general.ppl", "domain.ppl", "test.style",
-                "test.traceability", "privacy.leak_rate", "privacy.exposure", "forgetting.probes.em"):
+    for key in ("fresh.em", "fresh.unchanged.em", "probes.em", "probes.mc_acc", "general.ppl", "domain.ppl",
+                "test.style", "test.traceability", "privacy.leak_rate", "privacy.exposure", "forgetting.probes.em",
+                "forgetting.probes.contains", "forgetting.probes.mc_acc", "forgetting.general.ppl"):
         assert res["metrics"][key]["value"] is None, key
         assert res["metrics"][key]["note"], key
     assert res["metrics"]["test.style"]["note"] == "suite has no style rule"
