@@ -56,6 +56,11 @@ STRINGS: dict[str, dict[str, str]] = {
                                                                     "and more accurate.",
         "chart_forgetting": "Forgetting: general-probe accuracy change vs the base model",
         "chart_freshness": "Freshness: accuracy before and after the knowledge update",
+        "chart_freshness_note": "Before: accuracy on the original questions. After: accuracy on the questions whose "
+                                "facts changed, once the documents were updated (RAG re-indexes; fine-tuned models "
+                                "are not retrained).",
+        "no_plan_hint": "Write a plan with `rightfit advise answers.yaml -o plan.yaml` and run it with "
+                        "`rightfit run --plan plan.yaml` to set advice against evidence.",
         "chart_overview": "Normalised overview (1 = best measured, 0 = worst)",
         "chart_loss": "Training loss (solid) and held-out loss (dashed)",
         "chart_resources": "Resource use", "before": "before update", "after": "after update",
@@ -135,6 +140,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "chart_pareto": "准确率与延迟", "chart_pareto_note": "虚线上的点构成帕累托前沿：没有其他候选同时更快且更准。",
         "chart_forgetting": "遗忘：通用探针准确率相对基座模型的变化",
         "chart_freshness": "时效性：知识更新前后的准确率",
+        "chart_freshness_note": "更新前：原始问题上的准确率。更新后：文档更新后，事实已变化的问题上的准确率（RAG 重新建索引；微调模型不重新训练）。",
+        "no_plan_hint": "用 `rightfit advise answers.yaml -o plan.yaml` 生成方案，再用 `rightfit run --plan plan.yaml` 运行，即可对照建议与实测。",
         "chart_overview": "归一化总览（1 = 实测最好，0 = 最差）",
         "chart_loss": "训练损失（实线）与留出集损失（虚线）",
         "chart_resources": "资源消耗", "before": "更新前", "after": "更新后",
