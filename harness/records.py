@@ -88,6 +88,7 @@ class CandidateRecord(TypedDict, total=False):
     metrics: dict[str, MetricValue]
     comparisons: dict[str, Any]   # paired tests against other candidates
     examples: list[Example]
+    eval_cache: dict[str, Any]    # {"key", "hit"}: evaluation reused from an identical earlier one
     timings: dict[str, float]     # seconds: build, eval, ...
     created: str                  # ISO 8601 UTC
 

@@ -67,8 +67,14 @@ def run_plan(cfg: RunConfig, rd: RunDir, *, force: bool = False) -> list[Candida
             t0 = time.perf_counter()
             candidate, fields = build_or_load(technique, ctx)
             t1 = time.perf_counter()
-            ui.info(f"[{name}] evaluate")
-            result = evaluate_candidate(candidate, suite, cfg, trains=tech.trains, base=base_view)
+            eval_key = _eval_key(fields["artifact"]["key"], suite, cfg, base_view)
+            result = None if force else _read_eval(cfg, eval_key)
+            if result is None:
+                ui.info(f"[{name}] evaluate")
+                result = evaluate_candidate(candidate, suite, cfg, trains=tech.trains, base=base_view)
+                _write_eval(cfg, eval_key, result)
+            else:
+                ui.info(f"[{name}] evaluation cached ({eval_key})")
             t2 = time.perf_counter()
             record = CandidateRecord(
                 candidate=name, technique=technique, seed=seed, base_model=tech.base_of(ctx),
@@ -76,6 +82,7 @@ def run_plan(cfg: RunConfig, rd: RunDir, *, force: bool = False) -> list[Candida
                 technique_config=technique_config(technique, cfg),
                 artifact=fields["artifact"], train=fields["train"], metrics=result["metrics"],
                 examples=result["examples"],
+                eval_cache={"key": eval_key, "hit": bool(result.get("cache_hit"))},
                 timings={"build": round(t1 - t0, 3), "eval": round(t2 - t1, 3), **{
                     f"eval.{k}": round(v, 3) for k, v in result["timings"].items()}})
             if result.get("canaries"):
@@ -92,6 +99,46 @@ def run_plan(cfg: RunConfig, rd: RunDir, *, force: bool = False) -> list[Candida
         for agg in aggregate_seeds(records, cfg):
             rd.write_record(agg)
     return records
+
+
+def _eval_key(artifact_key: str, suite: Any, cfg: RunConfig, base_view: dict | None) -> str:
+    """Evaluation is deterministic given the artifact, the suite, the decoding and eval settings
+    and the base it is compared with: the same inputs reuse the stored result."""
+    import hashlib
+    import json
+
+    from harness.config import to_dict
+    full = to_dict(cfg)
+    base_sig = None
+    if base_view is not None:
+        base_sig = {k: v.get("value") for k, v in sorted(base_view["metrics"].items())}
+    blob = json.dumps({"artifact": artifact_key, "suite": [suite.name, suite.version],
+                       "decode": full["decode"], "eval": full["eval"], "seed": cfg.seed, "base": base_sig,
+                       "evaluator": EVAL_VERSION}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+EVAL_VERSION = 1  # bump when evaluation code changes what it measures
+
+
+def _eval_path(cfg: RunConfig, key: str) -> Path:
+    return Path(cfg.cache_dir) / "evals" / f"{key}.json"
+
+
+def _read_eval(cfg: RunConfig, key: str) -> dict | None:
+    import json
+    path = _eval_path(cfg, key)
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    result["cache_hit"] = True
+    return result
+
+
+def _write_eval(cfg: RunConfig, key: str, result: dict) -> None:
+    from harness.records import write_json
+    write_json(_eval_path(cfg, key), result)
 
 
 def _subdir(candidate: str) -> str:
