@@ -63,7 +63,12 @@ def bleu_metric(answers: list[str], references: list[list[str]], language: str, 
 
 
 def _cap(rows: list[dict], cfg: Any) -> list[dict]:
-    return rows[:cfg.eval.max_questions] if cfg.eval.max_questions else list(rows)
+    """At most cfg.eval.max_questions rows, evenly spaced: suites list their kinds in blocks, and
+    the first N rows alone could miss a kind entirely."""
+    cap = cfg.eval.max_questions
+    if not cap or cap >= len(rows):
+        return list(rows)
+    return [rows[i * len(rows) // cap] for i in range(cap)]
 
 
 def answer_all(candidate: Any, questions: list[str], cfg: Any) -> list[dict]:

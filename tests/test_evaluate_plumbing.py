@@ -172,7 +172,10 @@ def test_latency_arithmetic(en):
 
 def test_max_questions_caps_every_part(en):
     res = evaluate_candidate(FakeCandidate(EN_ANSWERS), en, make_cfg(max_questions=3), trains=False)
+    # Evenly spaced rows 0, 2, 5 of 8: q1 (right), q3 (wrong), q6 (right); both kinds represented.
+    assert [e["id"] for e in res["examples"] if e["part"] == "test"] == ["q1", "q3", "q6"]
     assert res["metrics"]["test.em"]["n"] == 3 and value(res, "test.em") == 2 / 3
+    assert value(res, "test.seen.em") == 1 / 2 and value(res, "test.docs_only.em") == 1.0
     assert res["metrics"]["probes.em"]["n"] == 3
 
 
