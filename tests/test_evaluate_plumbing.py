@@ -239,3 +239,16 @@ def test_compare_pairs_pools_seeds_and_marks_the_better():
     assert tie["pairs"][0]["better"] is None and tie["pairs"][0]["p_bootstrap"] == 1.0
     with pytest.raises(ValueError):
         compare([good], "general.ppl")
+
+
+def test_compare_reads_the_items_of_evaluated_records(en):
+    wrong = {q: "no idea" for q in EN_ANSWERS}
+    records = []
+    for technique, answers, updated in (("rag", EN_ANSWERS, EN_UPDATED), ("lora", wrong, None)):
+        res = evaluate_candidate(FakeCandidate(answers, updated=updated), en, make_cfg(), trains=False)
+        records.append({"candidate": technique, "technique": technique, **res})
+    for metric, n, diff in (("test.seen.em", 4, -3 / 4), ("test.em", 8, -4 / 8), ("fresh.em", 2, -1 / 2),
+                            ("fresh.unchanged.em", 1, -1.0), ("probes.em", 3, -2 / 3)):
+        (pair,) = compare(records, metric, n_resamples=200)["pairs"]
+        assert (pair["a"], pair["b"], pair["n"]) == ("lora", "rag", n), metric
+        assert pair["diff"] == pytest.approx(diff), metric
