@@ -1,16 +1,45 @@
-"""`rightfit base build` (issue 3 brings it)."""
+"""`rightfit base build`: the self-built base models (teacher and student)."""
+
+from __future__ import annotations
+
+import json
 
 import click
-
-from harness.errors import UserError
 
 
 @click.group()
 def base() -> None:
-    """Build the self-made base models (not built yet: issue #3 brings it)."""
+    """Build and locate the self-made base models (a teacher and a smaller student)."""
 
 
 @base.command()
-def build() -> None:
-    """Train the tokenizer, teacher and student (not built yet: issue #3)."""
-    raise UserError("`rightfit base build` is not built yet; issue #3 brings it.")
+@click.option("--size", type=click.Choice(["tiny", "default"]), default="default", show_default=True,
+              help="tiny: seconds, for tests; default: the demo's models (a few minutes on 2 cores).")
+@click.option("--force", is_flag=True, help="Rebuild even when a cached build exists.")
+@click.option("--json", "as_json", is_flag=True, help="Print the build's paths and log as JSON.")
+def build(size: str, force: bool, as_json: bool) -> None:
+    """Train the tokenizer, the teacher and the student on the general corpus (cached by recipe hash).
+
+    The models never see the domain suites; they are saved as ordinary Hugging Face folders
+    that AutoModelForCausalLM/AutoTokenizer.from_pretrained load.
+    """
+    from harness.basemodel import ensure_base_models
+    paths = ensure_base_models(size, force=force)
+    log = json.loads((paths["teacher"].parent / "build.json").read_text())
+    if as_json:
+        click.echo(json.dumps({"teacher": str(paths["teacher"]), "student": str(paths["student"]), "log": log}))
+        return
+    for role in ("teacher", "student"):
+        r = log[role]
+        last = r["curve"][-1] if r["curve"] else {}
+        click.echo(f"{role}: {paths[role]}  ({r['params'] / 1e6:.2f}M params, {r['steps']} steps, "
+                   f"{r['seconds']} s, {r['tokens_per_s']} tokens/s, reading drills {last.get('drill_acc', 'n/a')}, "
+                   f"closed-book {last.get('closed_acc', 'n/a')})")
+
+
+@base.command()
+@click.option("--size", type=click.Choice(["tiny", "default"]), default="default", show_default=True)
+def path(size: str) -> None:
+    """Print where the base models of SIZE are cached (without building them)."""
+    from harness.basemodel import cache_dir
+    click.echo(str(cache_dir(size)))

@@ -28,9 +28,9 @@ class WorldSize:
 
 
 SIZES = {
-    "tiny": WorldSize(general_brands=4, per_brand=8, domain_docs=24, trained=12, tested=12, probes=32),
-    "default": WorldSize(general_brands=8, per_brand=16, domain_docs=80, trained=48, tested=32, probes=100),
-    "large": WorldSize(general_brands=8, per_brand=16, domain_docs=100_000, trained=48, tested=32, probes=100),
+    "tiny": WorldSize(general_brands=4, per_brand=6, domain_docs=24, trained=12, tested=12, probes=32),
+    "default": WorldSize(general_brands=8, per_brand=8, domain_docs=80, trained=48, tested=32, probes=100),
+    "large": WorldSize(general_brands=8, per_brand=8, domain_docs=100_000, trained=48, tested=32, probes=100),
 }
 # The general world of `large` is the default one, so the default base models serve it.
 WORLD_OF = {"tiny": "tiny", "default": "default", "large": "default"}
@@ -44,16 +44,21 @@ def _size(size: str) -> WorldSize:
 
 
 def general_world(lang: str, size: str, seed: int = 0) -> list[Product]:
-    """The general-world products that the base models memorise (never the domain company)."""
-    sz = _size(WORLD_OF.get(size, size))
-    rng = random.Random(f"general:{lang}:{WORLD_OF.get(size, size)}:{seed}")
+    """The general-world products that the base models memorise (never the domain company).
+
+    Every size takes the first products of one list (round-robin over the default brands), so
+    a smaller world is a subset of a larger one and the default models know the tiny probes.
+    """
+    sz, full = _size(WORLD_OF.get(size, size)), SIZES["default"]
+    rng = random.Random(f"general:{lang}:{seed}")
     L = LANGS[lang]
     brands = []
-    while len(brands) < sz.general_brands:
+    while len(brands) < full.general_brands:
         b = brand_name(rng, L)
         if b not in brands:
             brands.append(b)
-    return make_products(rng, L, brands, sz.general_brands * sz.per_brand, "g", model_syllables=2)
+    world = make_products(rng, L, brands, full.general_brands * full.per_brand, "g", model_syllables=2)
+    return world[:sz.general_brands * sz.per_brand]
 
 
 def domain_products(lang: str, size: str, seed: int = 0) -> list[Product]:

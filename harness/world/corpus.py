@@ -11,6 +11,8 @@ Kinds (shares in :data:`MIX`):
 - ``closed`` closed-book questions about the general world (wordings 0-3; 4-5 are held out
   for the probes).
 - ``doc``    a general product's sheet, trained in full (the facts, in document form).
+- ``echo``   a fresh random sheet, a separator, the same sheet again (trained): copying a line
+  after its key is exactly the induction step that reading needs.
 - ``copy``   a random word string, a separator, the same string again (an induction warm-up;
   kept for the whole run).
 """
@@ -23,17 +25,22 @@ from harness.world.entities import Product, answer_line, question, random_facts,
 from harness.world.template import ANSWER, CONTEXT_HEADER, QUESTION
 from harness.world.vocab import ATTRS, all_values
 
-MIX = {"drill": 0.45, "contra": 0.10, "closed": 0.25, "doc": 0.10, "copy": 0.10}
-TRAIN_WORDINGS = 4   # question wordings 0..3 appear in pretraining; 4..5 only in probes
+MIX = {"drill": 0.40, "echo": 0.10, "contra": 0.10, "closed": 0.25, "doc": 0.05, "copy": 0.10}
+TRAIN_WORDINGS = 4   # closed-book rows use wordings 0..3; probes ask the same facts in 4..5
 EOS = "\x00EOS\x00"  # placeholder segment, replaced by the tokenizer's EOS id
 
 
-def _qa(lang: dict, ctx: str | None, pairs: list[tuple[Product, str, str]], rng: random.Random) -> list:
-    """Segments for a context (or none) followed by questions, each answered + EOS."""
+def _qa(lang: dict, ctx: str | None, pairs: list[tuple[Product, str, str]], rng: random.Random,
+        wordings: int = 6) -> list:
+    """Segments for a context (or none) followed by questions, each answered + EOS.
+
+    Reading rows use every wording (they teach what each wording asks for); closed-book rows
+    use wordings 0..3 only, so the probes ask each general fact in a wording never seen with it.
+    """
     segs = []
     head = CONTEXT_HEADER + ctx + "\n" if ctx else ""
     for i, (p, attr, value) in enumerate(pairs):
-        q = question(lang, attr, p, rng.randrange(TRAIN_WORDINGS))
+        q = question(lang, attr, p, rng.randrange(wordings))
         segs.append(((head if i == 0 else "") + f"{QUESTION}{q}\n{ANSWER}", False))
         segs.append((" " + answer_line(lang, attr, value), True))
         segs.append((EOS, True))
@@ -51,11 +58,17 @@ def drill_row(rng: random.Random, lang: dict) -> list:
     prods = [make_product(rng, lang, brand_name(rng, lang), "drill") for _ in range(rng.choice([1, 1, 2, 3]))]
     ctx = "\n\n".join(sheet(lang, p, _order(rng)) for p in prods)
     pairs = []
-    for _ in range(rng.choice([1, 2, 3])):
+    for _ in range(rng.choice([2, 3, 4, 5])):
         p = rng.choice(prods)
         a = rng.choice(ATTRS)
         pairs.append((p, a, p.facts[a]))
     return _qa(lang, ctx, pairs, rng)
+
+
+def echo_row(rng: random.Random, lang: dict) -> list:
+    p = make_product(rng, lang, brand_name(rng, lang), "echo")
+    return [(sheet(lang, p, _order(rng), prose=False) + "\n=", False), ("\n" + sheet(lang, p, _order(rng), prose=False), True),
+            (EOS, True)]
 
 
 def contra_row(rng: random.Random, lang: dict, world: list[Product]) -> list:
@@ -72,7 +85,7 @@ def closed_row(rng: random.Random, lang: dict, world: list[Product]) -> list:
         p = rng.choice(world)
         a = rng.choice(ATTRS)
         pairs.append((p, a, p.facts[a]))
-    return _qa(lang, None, pairs, rng)
+    return _qa(lang, None, pairs, rng, TRAIN_WORDINGS)
 
 
 def doc_row(rng: random.Random, lang: dict, world: list[Product]) -> list:
@@ -91,6 +104,8 @@ def make_row(rng: random.Random, lang: dict, world: list[Product], mix: dict | N
     kind = rng.choices(list(mix), weights=list(mix.values()))[0]
     if kind == "drill":
         return kind, drill_row(rng, lang)
+    if kind == "echo":
+        return kind, echo_row(rng, lang)
     if kind == "contra":
         return kind, contra_row(rng, lang, world)
     if kind == "closed":

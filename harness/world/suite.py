@@ -13,7 +13,7 @@ from harness.world.corpus import TRAIN_WORDINGS, copy_row, drill_row, row_text
 from harness.world.entities import Product, answer_line, question, sheet
 from harness.world.vocab import ATTRS
 
-SUITE_VERSION = "1.0.0"
+SUITE_VERSION = "1.1.0"
 TEST_ATTRS = 3        # questions per tested product (attributes drawn at random)
 TRAIN_PARAPHRASES = 3  # wordings 0..2 in train.jsonl; seen-test questions use wordings 3..5
 N_CANARIES = 4

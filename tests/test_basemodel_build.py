@@ -1,0 +1,70 @@
+"""The self-built base models at tiny size: real training, plain from_pretrained, the properties.
+
+The tiny build (tokenizer + teacher + student) runs once per machine into the shared cache
+(.rightfit/models/tiny-<hash>) and is reused by every later test run and by other tests that
+ask for base_model "tiny".
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from harness.basemodel import SPECS, build_base_models, ensure_base_models, resolve_base_model
+from harness.basemodel_tok import value_token_report
+from harness.world.vocab import LANGS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    import torch
+    torch.set_num_threads(1)
+    paths = ensure_base_models("tiny")
+    return paths, json.loads((paths["teacher"].parent / "build.json").read_text())
+
+
+def test_tiny_models_load_with_plain_from_pretrained(tiny):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    paths, log = tiny
+    sizes = {}
+    for role in ("teacher", "student"):
+        assert (paths[role] / "model.safetensors").is_file()
+        model = AutoModelForCausalLM.from_pretrained(str(paths[role]), use_safetensors=True)
+        tok = AutoTokenizer.from_pretrained(str(paths[role]))
+        assert model.config.vocab_size == len(tok)
+        sizes[role] = sum(p.numel() for p in model.parameters())
+        text = "产品: 商宝方明远烤架\n价格: ¥55 — price: $49, made-in: Varlo"
+        assert tok.decode(tok(text, add_special_tokens=False)["input_ids"]) == text
+    assert sizes["student"] < sizes["teacher"] / 1.5
+    assert log["seconds"] <= 90  # budget 60 s on 2 free cores; slack for a shared machine
+
+
+def test_tokenizer_keeps_keys_whole_and_values_distinct(tiny):
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(str(tiny[0]["teacher"]))
+    report = value_token_report(tok, [LANGS["en"], LANGS["zh"]])
+    assert report["keys_not_single"] == [] and report["first_token_clashes"] == []
+
+
+def test_cached_build_is_reused_and_names_resolve(tiny):
+    paths, _ = tiny
+    stamp = (paths["teacher"] / "model.safetensors").stat().st_mtime_ns
+    assert ensure_base_models("tiny") == paths
+    assert (paths["teacher"] / "model.safetensors").stat().st_mtime_ns == stamp
+    assert resolve_base_model("tiny") == str(paths["teacher"])
+    assert resolve_base_model("tiny-student") == str(paths["student"])
+    assert resolve_base_model("some-org/some-model") == "some-org/some-model"
+
+
+def test_build_is_deterministic(tmp_path):
+    spec = SPECS["tiny"]
+    spec = replace(spec, rows=300, teacher=replace(spec.teacher, steps=3), student=replace(spec.student, steps=2))
+    for run in ("a", "b"):
+        build_base_models("tiny", tmp_path / run, spec)
+    for f in ("teacher/model.safetensors", "student/model.safetensors", "teacher/tokenizer.json"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
