@@ -28,7 +28,7 @@ import numpy as np
 
 from harness import stats
 from harness.metrics import (ITEM_METRICS, REGISTRY, bleu_from_stats, bleu_item_stats, na, score_item, spec_for,
-                             style_adherence, style_rule_is_empty, traceability)
+                             strip_style, style_adherence, style_rule_is_empty, traceability)
 
 
 # Metrics compared against the base model (``forgetting.<key>`` = candidate - base).
@@ -87,7 +87,8 @@ def score_part(candidate: Any, rows: list[dict], part: str, suite: Any, cfg: Any
     examples = []
     for row, ans in zip(rows, answers):
         refs = [row["answer"], *row.get("aliases", [])]
-        scores = score_item(ans["text"], refs)
+        content = strip_style(ans["text"], rule)
+        scores = score_item(content, refs)  # accuracy scores the content, the style metric the form
         if rule is not None:
             scores["style"] = style_adherence(ans["text"], rule)
         traced = traceability(ans.get("sources", []), row.get("sources", []))
@@ -96,7 +97,7 @@ def score_part(candidate: Any, rows: list[dict], part: str, suite: Any, cfg: Any
         examples.append({
             "id": row["id"], "part": part, "kind": row.get("kind", ""), "question": row["question"],
             "reference": row["answer"], "aliases": list(row.get("aliases", [])),
-            "gold_sources": list(row.get("sources", [])), "answer": ans["text"],
+            "gold_sources": list(row.get("sources", [])), "answer": ans["text"], "content": content,
             "sources": list(ans.get("sources", [])), "scores": scores, "seconds": float(ans["seconds"]),
             "retrieval_seconds": float(ans.get("retrieval_seconds", 0.0)),
             "prompt_tokens": int(ans.get("prompt_tokens", 0)), "generated_tokens": int(ans.get("generated_tokens", 0))})
@@ -107,7 +108,7 @@ def text_metrics(examples: list[dict], prefix: str, language: str, cfg: Any, *, 
     """``prefix.<m>`` for every per-item text metric (+ corpus BLEU) over `examples`."""
     out = {f"{prefix}.{m}": mean_metric([e["scores"][m] for e in examples], m, cfg) for m in ITEM_METRICS}
     if bleu:
-        out[f"{prefix}.bleu"] = bleu_metric([e["answer"] for e in examples],
+        out[f"{prefix}.bleu"] = bleu_metric([e.get("content", e["answer"]) for e in examples],
                                             [[e["reference"], *e["aliases"]] for e in examples], language, cfg)
     return out
 

@@ -48,6 +48,7 @@ class Example(TypedDict, total=False):
     aliases: list[str]
     gold_sources: list[str]
     answer: str
+    content: str             # the answer without the style rule's opening/sign-off: what accuracy scores
     sources: list[str]       # doc ids the candidate used (RAG); [] when it cites nothing
     scores: dict[str, float]  # per-example metric values (em, f1, rouge_l, style...)
     seconds: float

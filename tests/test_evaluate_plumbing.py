@@ -130,11 +130,13 @@ def test_accuracy_per_kind_and_part_is_exact(en):
     assert ex[("test_updated", "u1")]["kind"] == "updated" and ex[("probes", "p2")]["scores"]["em"] == 0.0
 
 
-def test_styled_answers_keep_contains_accuracy_and_pass_the_style_rule(en):
+def test_styled_answers_are_scored_on_content_and_pass_the_style_rule(en):
     res = evaluate_candidate(FakeCandidate(EN_ANSWERS, style=True), en, make_cfg(), trains=False)
-    assert value(res, "test.style") == 1.0
-    assert value(res, "test.em") == 0.0          # verbose answers never match exactly
-    assert value(res, "test.contains") == 4 / 8  # but contain the reference
+    plain = evaluate_candidate(FakeCandidate(EN_ANSWERS), en, make_cfg(), trains=False)
+    assert value(res, "test.style") == 1.0 and value(plain, "test.style") == 0.0
+    # the opening and sign-off are removed before accuracy is scored: same content, same EM
+    assert value(res, "test.em") == value(plain, "test.em") == 0.5
+    assert value(res, "test.contains") == 4 / 8
     assert value(res, "test.seen.contains") == 3 / 4
 
 

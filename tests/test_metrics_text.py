@@ -204,3 +204,19 @@ def test_registering_twice_or_badly_is_refused():
 def test_na_is_none_not_zero():
     value = M.na("suite has no style rule")
     assert value["value"] is None and value["note"] == "suite has no style rule"
+
+
+def test_strip_style_separates_content_from_form():
+    from harness.metrics import exact_match, strip_style, style_adherence
+    rule = {"starts_with": "Hi there!", "ends_with": "- ShopCo Support"}
+    styled = "Hi there! price: $95 - ShopCo Support"
+    assert strip_style(styled, rule) == "price: $95"
+    assert exact_match(strip_style(styled, rule), ["$95", "price: $95"]) == 1.0
+    assert exact_match(styled, ["$95", "price: $95"]) == 0.0  # why the stripping is needed
+    assert style_adherence(styled, rule) == 1.0
+    # an unstyled answer is left as it is, and fails the style rule
+    assert strip_style("price: $95", rule) == "price: $95"
+    assert style_adherence("price: $95", rule) == 0.0
+    # only a wrapper at the ends is removed
+    assert strip_style("price: Hi there! $95", rule) == "price: Hi there! $95"
+    assert strip_style("x", None) == "x"
