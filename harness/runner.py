@@ -22,6 +22,21 @@ from harness.records import CandidateRecord, RunDir
 COMPARED = ("test.em", "test.f1", "test.seen.em", "test.docs_only.em", "fresh.em", "probes.em", "test.style")
 
 
+def set_threads() -> int:
+    """torch threads for building and evaluating: RIGHTFIT_THREADS, default 1.
+
+    One thread gives the same bytes on any machine (the resume and cache tests compare weights),
+    and for models this small it is also faster per process than two threads fighting over two
+    cores; raise it for larger models on a quiet machine.
+    """
+    import os
+
+    import torch
+    n = int(os.environ.get("RIGHTFIT_THREADS", "1"))
+    torch.set_num_threads(n)
+    return n
+
+
 def plan_to_overrides(plan: dict, source: str) -> dict:
     """The part of a RunConfig that an advisor plan decides: the candidates and the memory budget."""
     if not isinstance(plan, dict) or not isinstance(plan.get("candidates"), list) or not plan["candidates"]:
@@ -49,6 +64,7 @@ def run_plan(cfg: RunConfig, rd: RunDir, *, force: bool = False) -> list[Candida
     from harness.suites import load_suite
     from harness.techniques import REGISTRY
 
+    set_threads()
     suite = load_suite(cfg.suite)
     teacher = resolve_base_model(cfg.base_model, "teacher")
     student = resolve_base_model(cfg.student_model or cfg.base_model, "student") \
