@@ -21,7 +21,7 @@ def greedy_answers(model, tok, prompts: list[str], max_new_tokens: int = 12, bat
     model.eval()
     with torch.no_grad():
         for i in range(0, len(prompts), batch_size):
-            batch = [tok.bos_token + p for p in prompts[i:i + batch_size]]
+            batch = prompts[i:i + batch_size]  # no BOS: as harness.generation does for these tokenizers
             enc = tok(batch, return_tensors="pt", padding=True, add_special_tokens=False)
             gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
                                  pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
