@@ -47,6 +47,16 @@ def _qa(lang: dict, ctx: str | None, pairs: list[tuple[Product, str, str]], rng:
     return segs
 
 
+def _ask(rng: random.Random, prods: list[Product], n: int) -> list[tuple[Product, str, str]]:
+    """`n` (product, attribute, value) questions about random products of `prods`."""
+    out = []
+    for _ in range(n):
+        p = rng.choice(prods)
+        a = rng.choice(ATTRS)
+        out.append((p, a, p.facts[a]))
+    return out
+
+
 def _order(rng: random.Random) -> list[str]:
     order = list(ATTRS)
     if rng.random() < 0.5:
@@ -57,12 +67,7 @@ def _order(rng: random.Random) -> list[str]:
 def drill_row(rng: random.Random, lang: dict) -> list:
     prods = [make_product(rng, lang, brand_name(rng, lang), "drill") for _ in range(rng.choice([1, 1, 2, 3]))]
     ctx = "\n\n".join(sheet(lang, p, _order(rng)) for p in prods)
-    pairs = []
-    for _ in range(rng.choice([2, 3, 4, 5])):
-        p = rng.choice(prods)
-        a = rng.choice(ATTRS)
-        pairs.append((p, a, p.facts[a]))
-    return _qa(lang, ctx, pairs, rng)
+    return _qa(lang, ctx, _ask(rng, prods, rng.choice([2, 3, 4, 5])), rng)
 
 
 def echo_row(rng: random.Random, lang: dict) -> list:
@@ -80,12 +85,7 @@ def contra_row(rng: random.Random, lang: dict, world: list[Product]) -> list:
 
 
 def closed_row(rng: random.Random, lang: dict, world: list[Product]) -> list:
-    pairs = []
-    for _ in range(rng.choice([1, 2, 3])):
-        p = rng.choice(world)
-        a = rng.choice(ATTRS)
-        pairs.append((p, a, p.facts[a]))
-    return _qa(lang, None, pairs, rng, TRAIN_WORDINGS)
+    return _qa(lang, None, _ask(rng, world, rng.choice([1, 2, 3])), rng, TRAIN_WORDINGS)
 
 
 def doc_row(rng: random.Random, lang: dict, world: list[Product]) -> list:
