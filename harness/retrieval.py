@@ -1,7 +1,7 @@
 """Retrieval for RAG: token chunking, BM25 / dense (MiniLM + FAISS) / hybrid (RRF), saved indexes.
 
     index = Retriever.build(docs, tokenizer, cfg.rag)      # chunk + index
-    index.save(folder); Retriever.load(folder, cfg.rag)     # read back, nothing recomputed
+    index.save(folder); Retriever.load(folder)              # read back, nothing recomputed
     hits = index.search("question", k=2)                    # [(chunk, score)], best first
 
 BM25 tokenises Latin text into lower-cased words and CJK text into characters plus character
