@@ -19,9 +19,18 @@ from pathlib import Path
 from harness.protocols import BuildContext
 
 
-def teacher_answers(teacher, pairs: list[dict], decode) -> list[dict]:
-    """The training pairs with their outputs replaced by the teacher's answers."""
+def teacher_answers(teacher, pairs: list[dict]) -> list[dict]:
+    """The training pairs with their outputs replaced by the teacher's greedy answers.
+
+    Decoding is fixed here (greedy, up to the longest reference answer + 8 tokens, batches of
+    16) so the student's training data does not depend on the evaluation's decode settings,
+    which are not part of the cache key.
+    """
+    from harness.config import DecodeConfig
     from harness.training import pair_question
+    _, tokenizer = teacher.language_model()
+    longest = max(len(tokenizer(p["output"], add_special_tokens=False)["input_ids"]) for p in pairs)
+    decode = DecodeConfig(strategy="greedy", max_new_tokens=longest + 8, batch_size=16)
     answers = teacher.answer([pair_question(p) for p in pairs], decode)
     return [{**p, "output": a["text"]} for p, a in zip(pairs, answers)]
 
@@ -45,7 +54,7 @@ class Distill:
         extra = {"teacher": {"path": teacher_fields["artifact"]["path"], "key": teacher_fields["artifact"]["key"]},
                  "student_model": student}
         if cfg.distill.mode == "black":
-            pairs = teacher_answers(teacher, ctx.suite.train, cfg.decode)
+            pairs = teacher_answers(teacher, ctx.suite.train)
             return {**build_full(ctx, student, pairs=pairs), **extra}
         model, _ = teacher.language_model()
         return {**build_full(ctx, student, teacher=model, temperature=cfg.distill.temperature,
