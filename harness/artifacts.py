@@ -23,7 +23,7 @@ from typing import Any
 
 from harness.config import to_dict
 from harness.errors import UserError
-from harness.modeling import model_identity, read_manifest, write_manifest
+from harness.modeling import model_identity, params_on_disk, read_manifest, write_manifest
 from harness.protocols import BuildContext, Candidate
 from harness.records import ArtifactInfo, TrainLog
 
@@ -136,16 +136,40 @@ def build_or_load(technique: str, ctx: BuildContext) -> tuple[Candidate, dict]:
             check_memory(tech, ctx)
         _build(tech, ctx, key, work, final, start)
     manifest = read_manifest(final)
-    candidate = tech.load(final, ctx)
-    if "total_params" not in manifest:  # prompt-only and RAG: the untouched base model
-        from harness.modeling import count_params
-        manifest["total_params"] = count_params(candidate.language_model()[0])[1]
+    candidate = LazyCandidate(tech, final, ctx)
     info = ArtifactInfo(path=str(final), key=key, cache_hit=hit, size_bytes=folder_size(final),
                         trainable_params=int(manifest.get("trainable_params", 0)),
                         total_params=int(manifest.get("total_params", 0)),
                         build_seconds=round(time.perf_counter() - start, 3) if hit else manifest["build_seconds"],
                         peak_memory_mb=manifest["peak_memory_mb"])
     return candidate, {"artifact": info, "train": TrainLog(**manifest.get("train", {"steps": 0}))}
+
+
+class LazyCandidate:
+    """A built artifact that loads its model on first use.
+
+    A re-run whose evaluation is cached never pays for loading the model.
+    """
+
+    def __init__(self, technique: Any, folder: Path, ctx: BuildContext):
+        self.name, self._technique, self._folder, self._ctx = technique.name, technique, folder, ctx
+        self._loaded: Candidate | None = None
+
+    def loaded(self) -> Candidate:
+        if self._loaded is None:
+            self._loaded = self._technique.load(self._folder, self._ctx)
+        return self._loaded
+
+    def answer(self, questions: list[str], decode: Any) -> list:
+        return self.loaded().answer(questions, decode)
+
+    def with_docs(self, docs: dict[str, str]) -> Candidate:
+        inner = self.loaded()
+        fresh = inner.with_docs(docs)
+        return self if fresh is inner else fresh
+
+    def language_model(self) -> tuple[Any, Any]:
+        return self.loaded().language_model()
 
 
 def _build(tech: Any, ctx: BuildContext, key: str, work: Path, final: Path, start: float) -> None:
@@ -163,6 +187,8 @@ def _build(tech: Any, ctx: BuildContext, key: str, work: Path, final: Path, star
         if not (work / "checkpoints").is_dir():  # nothing to resume from: leave no trace
             shutil.rmtree(work, ignore_errors=True)
         raise
+    if "total_params" not in fields:  # prompt-only and RAG: the untouched base model
+        fields = {**fields, "total_params": params_on_disk(tech.base_of(ctx))}
     manifest = {"technique": tech.name, "key": key, "format": ARTIFACT_FORMAT, "base_model": tech.base_of(ctx),
                 "suite": {"name": ctx.suite.name, "version": ctx.suite.version}, "seed": ctx.seed,
                 "build_seconds": round(time.perf_counter() - start, 3), "peak_memory_mb": round(peak_memory_mb(), 1),

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import struct
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -49,13 +51,32 @@ def resolve_model(name: str) -> str:
     return name
 
 
+def model_folder(name: str) -> Path:
+    """The folder holding the model's files: the path itself, or a cached hub id's snapshot folder."""
+    resolved = resolve_model(name)
+    if Path(resolved).is_dir():
+        return Path(resolved)
+    from huggingface_hub import try_to_load_from_cache
+    return Path(try_to_load_from_cache(resolved, "config.json")).parent
+
+
+def params_on_disk(name: str) -> int:
+    """Parameters stored in the model's safetensors files, summed from their headers (no weights read)."""
+    total = 0
+    for f in sorted(model_folder(name).glob("*.safetensors")):
+        with open(f, "rb") as fh:
+            (size,) = struct.unpack("<Q", fh.read(8))  # safetensors: u64 header length, then JSON header
+            header = json.loads(fh.read(size))
+        total += sum(math.prod(v["shape"]) for k, v in header.items() if k != "__metadata__")
+    return total
+
+
 def model_identity(name: str) -> str:
     """A stable identity for the cache key: the resolved path or id plus a hash of its weights."""
     resolved = resolve_model(name)
     path = Path(resolved)
     if not path.is_dir():  # a cached hub id: its snapshot folder name is the commit hash
-        from huggingface_hub import try_to_load_from_cache
-        return f"hf:{resolved}@{Path(try_to_load_from_cache(resolved, 'config.json')).parent.name}"
+        return f"hf:{resolved}@{model_folder(resolved).name}"
     files = sorted(path.glob("*.safetensors")) + sorted(path.glob("tokenizer*.json"))
     stats = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
     return f"{resolved}#{_weights_hash(stats)}"

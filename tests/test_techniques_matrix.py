@@ -182,7 +182,7 @@ def test_black_box_distillation_trains_on_the_teachers_answers(world):
     black_cfg = dataclasses.replace(cfg, distill=dataclasses.replace(cfg.distill, mode="black"))
     _, fields = build_or_load("distill", dataclasses.replace(world["ctx"], config=black_cfg))
     pairs = teacher_answers(teacher, world["suite"].train[:3])
-    longest = max(len(teacher.tokenizer(p["output"], add_special_tokens=False)["input_ids"])
+    longest = max(len(teacher.language_model()[1](p["output"], add_special_tokens=False)["input_ids"])
                   for p in world["suite"].train[:3])
     greedy = dataclasses.replace(cfg.decode, max_new_tokens=longest + 8)
     assert [p["output"] for p in pairs] == [a["text"] for a in teacher.answer(
@@ -210,3 +210,17 @@ def test_training_data_pairs_docs_both(world):
     assert docs and all(e["labels"] == e["input_ids"] for e in docs)
     assert len(both) == len(pairs) + len(docs)
     assert heldout and all(e["labels"] == e["input_ids"] for e in heldout)  # the suite's heldout.txt
+
+
+@pytest.mark.slow
+def test_a_cached_artifact_loads_its_model_only_when_used(world, monkeypatch):
+    from harness.artifacts import build_or_load
+    built(world, "full")
+    calls = []
+    monkeypatch.setattr(REGISTRY["full"], "load", lambda folder, ctx: calls.append(folder) or pytest.fail("loaded"),
+                        raising=False)
+    candidate, fields = build_or_load("full", world["ctx"])
+    assert fields["artifact"]["cache_hit"] and calls == [] and candidate.name == "full"
+    with pytest.raises(pytest.fail.Exception):
+        candidate.language_model()
+    assert calls == [Path(fields["artifact"]["path"])]
