@@ -13,6 +13,10 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
+RF     := $(VENV)/bin/rightfit
+DEMO_ANSWERS := advisor/examples/support-bot.yaml
+DEMO_RUN     := demo
+
 .PHONY: setup demo test bench clean
 
 setup: $(STAMP)
@@ -26,8 +30,15 @@ $(STAMP): requirements.txt pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# advise -> build the self-made base models (once) -> build + evaluate the plan -> report
 demo: setup
-	$(VENV)/bin/rightfit demo
+	$(RF) advise $(DEMO_ANSWERS) -o runs/$(DEMO_RUN)-plan.yaml
+	$(RF) base build --size default
+	$(RF) run --plan runs/$(DEMO_RUN)-plan.yaml --suite shopco-en --base-model default --run-id $(DEMO_RUN)
+	$(RF) report runs/$(DEMO_RUN) -o reports/$(DEMO_RUN).html
+
+bench: setup
+	$(RF) bench
 
 test: setup
 	$(PY) -m pytest -q tests

@@ -82,7 +82,58 @@ def run(config, overrides, plan_path, suite, candidates, base_model, seeds, run_
             f"{'n/a' if v is None else f'{v:.3f}':>{w}}" for v, w in zip(cells, (7, 11, 8, 8, 8))))
 
 
+BENCHMARKS = {  # name -> script under bench/ (each writes bench/results/<name>.json)
+    "cold_start": "cold_start.py",
+    "batched_eval": "batched_eval.py",
+    "perplexity_vs_lmeval": "perplexity_vs_lmeval.py",
+    "train_throughput": "train_throughput.py",
+    "retrieval": "retrieval.py",
+    "rerun": "rerun.py",
+}
+
+
 @click.command()
-def bench() -> None:
-    """Benchmarks as ratios, JSON under bench/results/ (not built yet: issue #6 brings it)."""
-    raise UserError("`rightfit bench` is not built yet; issue #6 brings it.")
+@click.option("--only", help="Comma list of benchmarks to run: " + ", ".join(BENCHMARKS) + ".")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def bench(only, as_json) -> None:
+    """Run the benchmarks; every figure is a ratio measured in the same run.
+
+    Results are JSON files under bench/results/ (one per benchmark) plus summary.json.
+    Benchmarks measure speed and memory as ratios against a baseline run alongside
+    (a bare PyTorch loop, one question at a time, lm-eval, rank-bm25, the first run).
+    """
+    import json
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from harness.config import atomic_write
+
+    root = Path(__file__).resolve().parent.parent / "bench"
+    names = [n.strip() for n in only.split(",")] if only else list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        raise UserError(f"--only has unknown benchmark(s) {', '.join(unknown)}; pick from {', '.join(BENCHMARKS)}.")
+    summary = {}
+    for name in names:
+        script = root / BENCHMARKS[name]
+        if not script.exists():
+            summary[name] = {"status": "missing", "script": str(script)}
+            continue
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, str(script)], cwd=root.parent)
+        summary[name] = {"status": "ok" if proc.returncode == 0 else f"failed (exit {proc.returncode})",
+                         "seconds": round(time.perf_counter() - t0, 1)}
+        result = root / "results" / f"{name}.json"
+        if proc.returncode == 0 and result.exists():
+            summary[name]["result"] = json.loads(result.read_text())
+    atomic_write(root / "results" / "summary.json", json.dumps(summary, indent=1) + "\n")
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        for name, row in summary.items():
+            click.echo(f"{name:<22}{row['status']:<20}{row.get('seconds', '')}")
+        click.echo(f"wrote {root / 'results' / 'summary.json'}")
+    if any(row["status"] != "ok" for row in summary.values()):
+        raise SystemExit(1)
