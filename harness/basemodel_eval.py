@@ -32,14 +32,12 @@ def greedy_answers(model, tok, prompts: list[str], max_new_tokens: int = 12, bat
 
 def measure_properties(model_dir: str | Path, suite: str | Path, limit: int = 0) -> dict:
     """Accuracies (0..1) with the gold doc, without a doc, and on the probes, plus examples."""
-    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from harness.metrics import contains_answer
     from harness.suites import load_suite
     from harness.world.template import format_prompt
 
-    torch.set_num_threads(2)
     s = load_suite(suite)
     tok = AutoTokenizer.from_pretrained(str(model_dir))
     model = AutoModelForCausalLM.from_pretrained(str(model_dir))

@@ -41,7 +41,9 @@ def test_tiny_models_load_with_plain_from_pretrained(tiny):
         text = "产品: 商宝方明远烤架\n价格: ¥55 — price: $49, made-in: Varlo"
         assert tok.decode(tok(text, add_special_tokens=False)["input_ids"]) == text
     assert sizes["student"] < sizes["teacher"] / 1.5
-    assert log["seconds"] <= 90  # budget 60 s on 2 free cores; slack for a shared machine
+    # Budget: 60 s. CPU time, not wall time: on a machine shared with other jobs the wall clock
+    # measures the neighbours (1 training thread, so CPU time = wall time when idle).
+    assert log["cpu_seconds"] <= 60
 
 
 def test_tokenizer_keeps_keys_whole_and_values_distinct(tiny):
@@ -68,3 +70,16 @@ def test_build_is_deterministic(tmp_path):
         build_base_models("tiny", tmp_path / run, spec)
     for f in ("teacher/model.safetensors", "student/model.safetensors", "teacher/tokenizer.json"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+
+
+def test_cli_base_build_reports_the_cached_build(tiny):
+    from click.testing import CliRunner
+
+    from harness.cli import main
+    paths, log = tiny
+    res = CliRunner().invoke(main, ["base", "build", "--size", "tiny", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["teacher"] == str(paths["teacher"]) and out["log"]["teacher"]["steps"] == log["teacher"]["steps"]
+    bad = CliRunner().invoke(main, ["base", "build", "--size", "huge"])
+    assert bad.exit_code == 2
