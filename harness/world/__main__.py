@@ -1,4 +1,4 @@
-"""python -m harness.world [--size tiny|default|large] [--out tasks] : (re)generate the bundled suites."""
+"""python -m harness.world [--out tasks] [--seed 0] [--large]: (re)generate the bundled suites (--large adds shopco-en-large, 100k docs; not committed)."""
 
 from __future__ import annotations
 
