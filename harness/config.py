@@ -112,6 +112,7 @@ class RunConfig:
     cache_dir: str = opt(".rightfit/cache", "Where built artifacts are cached.")
     max_memory_gb: float = opt(0.0, "Refuse to train when the estimated peak exceeds this (0 = no limit).", min=0.0)
     trust_remote_code: bool = opt(False, "Allow model repositories to run their own code.")
+    few_shot: int = opt(0, "Prompt-only: training pairs shown as examples before each question.", min=0, max=64)
     train: TrainConfig = field(default_factory=TrainConfig, metadata={"help": "Training settings."})
     lora: LoraConfig = field(default_factory=LoraConfig, metadata={"help": "LoRA settings."})
     rag: RagConfig = field(default_factory=RagConfig, metadata={"help": "Retrieval settings."})

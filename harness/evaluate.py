@@ -100,7 +100,8 @@ def score_part(candidate: Any, rows: list[dict], part: str, suite: Any, cfg: Any
             "gold_sources": list(row.get("sources", [])), "answer": ans["text"], "content": content,
             "sources": list(ans.get("sources", [])), "scores": scores, "seconds": float(ans["seconds"]),
             "retrieval_seconds": float(ans.get("retrieval_seconds", 0.0)),
-            "prompt_tokens": int(ans.get("prompt_tokens", 0)), "generated_tokens": int(ans.get("generated_tokens", 0))})
+            "prompt_tokens": int(ans.get("prompt_tokens", 0)), "generated_tokens": int(ans.get("generated_tokens", 0)),
+            "context_truncated": int(ans.get("context_truncated", 0))})
     return examples
 
 

@@ -22,6 +22,7 @@ class Answer(TypedDict):
     generated_tokens: int
     seconds: float             # wall time for this question (its share of the batch)
     retrieval_seconds: float   # wall time spent retrieving for this question (0 without retrieval)
+    context_truncated: int     # chunks cut or dropped (or question text trimmed) to fit the window
 
 
 @dataclass

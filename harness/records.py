@@ -55,6 +55,7 @@ class Example(TypedDict, total=False):
     retrieval_seconds: float
     prompt_tokens: int
     generated_tokens: int
+    context_truncated: int   # chunks cut or dropped to fit the context window (RAG)
 
 
 class ArtifactInfo(TypedDict, total=False):
