@@ -40,6 +40,9 @@ def build(size: str, force: bool, as_json: bool) -> None:
 @base.command()
 @click.option("--size", type=click.Choice(["tiny", "default"]), default="default", show_default=True)
 def path(size: str) -> None:
-    """Print where the base models of SIZE are cached (without building them)."""
-    from harness.basemodel import cache_dir
-    click.echo(str(cache_dir(size)))
+    """Print the folder the base models of SIZE are used from: the cache, else the committed copy
+    under models/, else the cache folder a build would fill (nothing is built)."""
+    from harness.basemodel import cache_dir, prebuilt_dir
+    cached, committed = cache_dir(size), prebuilt_dir(size)
+    use = committed if not (cached / "build.json").exists() and (committed / "build.json").exists() else cached
+    click.echo(str(use))
