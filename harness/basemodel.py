@@ -187,15 +187,22 @@ def prebuilt_dir(size: str) -> Path:
     return REPO_ROOT / "models" / cache_dir(size).name
 
 
+def models_dir(size: str) -> Path:
+    """The folder the models of `size` are used from: the cache, else the committed copy, else
+    the cache folder that a build will fill."""
+    cached, committed = cache_dir(size), prebuilt_dir(size)
+    if not (cached / "build.json").exists() and (committed / "build.json").exists():
+        return committed
+    return cached
+
+
 def ensure_base_models(size: str = "default", force: bool = False) -> dict:
     """Build the base models of `size` unless cached; return {"teacher": Path, "student": Path}.
 
     Order: the cache (.rightfit/models/<size>-<hash>), then the committed copy under models/
     with the same hash, then a fresh build into the cache. `force` always rebuilds.
     """
-    out = cache_dir(size)
-    if not force and not (out / "build.json").exists() and (prebuilt_dir(size) / "build.json").exists():
-        out = prebuilt_dir(size)
+    out = cache_dir(size) if force else models_dir(size)
     if force or not (out / "build.json").exists():
         ui.info(f"building the {size} base models into {out} (once; cached afterwards)")
         build_base_models(size, out)

@@ -42,7 +42,5 @@ def build(size: str, force: bool, as_json: bool) -> None:
 def path(size: str) -> None:
     """Print the folder the base models of SIZE are used from: the cache, else the committed copy
     under models/, else the cache folder a build would fill (nothing is built)."""
-    from harness.basemodel import cache_dir, prebuilt_dir
-    cached, committed = cache_dir(size), prebuilt_dir(size)
-    use = committed if not (cached / "build.json").exists() and (committed / "build.json").exists() else cached
-    click.echo(str(use))
+    from harness.basemodel import models_dir
+    click.echo(str(models_dir(size)))
