@@ -31,9 +31,16 @@ def set_threads() -> int:
     """
     import os
 
+    import warnings
+
     import torch
+    import transformers
     n = int(os.environ.get("RIGHTFIT_THREADS", "1"))
     torch.set_num_threads(n)
+    # rightfit shows its own progress; the libraries' per-load bars and deprecation notes are noise here
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers|peft")
     return n
 
 
