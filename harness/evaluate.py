@@ -177,13 +177,24 @@ def ppl_metric(model: Any, tokenizer: Any, text: str | None, missing: str, cfg: 
                                                       "n = tokens, CI resamples windows")
 
 
+def choice_texts(row: dict) -> list[str]:
+    """The choices in the surface form the answers take: when an alias wraps the answer
+    (``colour: lime`` for ``lime``), every choice is scored in that wrapper (``colour: plum``),
+    so the comparison is between values, not between an answer format and a bare word."""
+    answer = row["answer"]
+    wrapper = next((a for a in row.get("aliases", []) if answer in a and a != answer), None)
+    if wrapper is None:
+        return list(row["choices"])
+    return [wrapper.replace(answer, c, 1) for c in row["choices"]]
+
+
 def mc_examples(model: Any, tokenizer: Any, probes: list[dict], cfg: Any) -> list[dict]:
     """Likelihood multiple choice on probes with choices: 1 when the gold choice scores highest
     (sum of log-probabilities, lm-eval's ``acc``); all choices of all probes in shared batches."""
     from harness.perplexity import loglikelihoods
     from harness.world.template import format_prompt
     rows = [r for r in probes if r.get("choices") and r["answer"] in r["choices"]]
-    pairs = [(format_prompt(r["question"]), " " + c) for r in rows for c in r["choices"]]
+    pairs = [(format_prompt(r["question"]), " " + c) for r in rows for c in choice_texts(r)]
     scores = iter(loglikelihoods(model, tokenizer, pairs, batch_size=cfg.decode.batch_size))
     out = []
     for row in rows:

@@ -254,3 +254,10 @@ def test_compare_reads_the_items_of_evaluated_records(en):
         (pair,) = compare(records, metric, n_resamples=200)["pairs"]
         assert (pair["a"], pair["b"], pair["n"]) == ("lora", "rag", n), metric
         assert pair["diff"] == pytest.approx(diff), metric
+
+
+def test_choices_are_scored_in_the_answers_surface_form():
+    from harness.evaluate import choice_texts
+    row = {"answer": "lime", "aliases": ["colour: lime"], "choices": ["coral", "lime"]}
+    assert choice_texts(row) == ["colour: coral", "colour: lime"]
+    assert choice_texts({"answer": "lime", "aliases": [], "choices": ["coral", "lime"]}) == ["coral", "lime"]
