@@ -42,7 +42,8 @@ def chromium() -> str:
     if not shutil.which("apt-get"):
         pytest.skip("chromium is not installed and apt-get is unavailable to install it")
     env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"]
+    # fonts-noto-cjk: without it the Chinese report's screenshot shows empty boxes
+    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium", "fonts-noto-cjk"]
     if subprocess.run(install, capture_output=True, env=env, timeout=900).returncode != 0:
         subprocess.run(["apt-get", "update", "-q"], capture_output=True, env=env, timeout=600)
         done = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
