@@ -19,6 +19,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from harness import ui
 from harness.records import TrainLog
 
 IGNORE = -100  # label id the loss skips (prompt tokens, padding)
@@ -157,6 +158,18 @@ def _trainer_class():
     return AnswerTrainer
 
 
+def _progress_callback(advance):
+    """Advance a harness.ui progress bar once per optimizer step, showing the latest loss."""
+    from transformers import TrainerCallback
+
+    class Progress(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            loss = next((h["loss"] for h in reversed(state.log_history) if "loss" in h), None)
+            advance(1, status=f"loss {loss:.3f}" if loss is not None else "")
+
+    return Progress()
+
+
 # ---------------------------------------------------------------- checkpoints
 
 _CHECKPOINT_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
@@ -255,7 +268,9 @@ def train(model: Any, tokenizer: Any, examples: list[dict], heldout: list[dict],
         trainer.teacher = teacher.to(args.device).eval()
         trainer.temperature, trainer.alpha = temperature, alpha
     resume = latest_checkpoint(ckpt_dir)
-    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    with ui.progress(f"training ({steps} steps)", total=steps) as advance:
+        trainer.add_callback(_progress_callback(advance))
+        trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     if evaluate and steps % cfg.eval_every:  # always end with the final held-out loss
         trainer.evaluate()
     history = trainer.state.log_history
