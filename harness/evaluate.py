@@ -311,6 +311,12 @@ def evaluate_candidate(candidate: Any, suite: Any, cfg: Any, *, trains: bool, ba
 
     updated = _cap(suite.test_updated, cfg)
     if updated:
+        # Before the update is applied: the changed facts asked of the candidate as it stands
+        # (stale index, old weights) -- the "before" of the freshness check.
+        changed_rows = [r for r in updated if r.get("kind") == "updated"]
+        stale = timed("stale", score_part, candidate, changed_rows, "stale", suite, cfg)
+        examples += stale
+        metrics.update(text_metrics(stale, "stale", suite.language, cfg, bleu=False))
         fresh = candidate.with_docs(suite.docs_after_update())
         fresh_examples = timed("fresh", score_part, fresh, updated, "test_updated", suite, cfg)
         examples += fresh_examples
@@ -347,7 +353,7 @@ def item_scores(record: dict, key: str) -> dict[str, float]:
     parts = key.split(".")
     part, name = parts[0], parts[-1]
     kind = parts[1] if len(parts) == 3 else None
-    part_name = {"test": "test", "fresh": "test_updated", "probes": "probes"}.get(part)
+    part_name = {"test": "test", "fresh": "test_updated", "stale": "stale", "probes": "probes"}.get(part)
     out = {}
     for e in record.get("examples", []):
         if e.get("part") != part_name or name not in e.get("scores", {}):

@@ -141,7 +141,7 @@ def _eval_key(artifact_key: str, suite: Any, cfg: RunConfig, base_view: dict | N
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
-EVAL_VERSION = 2  # bump when evaluation code changes what it measures
+EVAL_VERSION = 3  # bump when evaluation code changes what it measures
 
 
 def _eval_path(cfg: RunConfig, key: str) -> Path:

@@ -261,3 +261,17 @@ def test_choices_are_scored_in_the_answers_surface_form():
     row = {"answer": "lime", "aliases": ["colour: lime"], "choices": ["coral", "lime"]}
     assert choice_texts(row) == ["colour: coral", "colour: lime"]
     assert choice_texts({"answer": "lime", "aliases": [], "choices": ["coral", "lime"]}) == ["coral", "lime"]
+
+
+def test_stale_scores_changed_facts_before_the_update(en):
+    """stale.* = the updated questions asked before re-indexing; fresh.* = after."""
+    # before the update it says "45 days" (stale, wrong); after re-indexing it says "60 days"
+    updated = {"Within how many days after delivery can a bike be sent back?": "60 days",
+               "On which day can orders be collected at the warehouse?": "Saturday"}
+    res = evaluate_candidate(FakeCandidate(EN_ANSWERS, updated=updated), en, make_cfg(), trains=False)
+    stale = [e for e in res["examples"] if e["part"] == "stale"]
+    assert [e["id"] for e in stale] == ["u1", "u2"]          # the changed facts only
+    assert value(res, "stale.em") == 0.0                      # old answer / unknown before the update
+    assert value(res, "fresh.em") == 1.0                      # both right after it
+    frozen = evaluate_candidate(FakeCandidate(EN_ANSWERS), en, make_cfg(), trains=False)
+    assert value(frozen, "stale.em") == value(frozen, "fresh.em") == 0.0  # never updated: stays stale

@@ -26,6 +26,7 @@ DEFAULT_PRIORITIES = {"accuracy_fresh": 1, "accuracy_seen": 1, "style": 1, "late
 RECORD_KEYS: dict[str, tuple[str, ...]] = {
     "em": ("test.em",), "f1": ("test.f1",), "em_seen": ("test.seen.em",),
     "em_docs_only": ("test.docs_only.em",), "em_updated": ("fresh.em",),
+    "em_before_update": ("stale.em",),
     "rouge1": ("test.rouge1",), "rouge2": ("test.rouge2",), "rougeL": ("test.rougeL",), "bleu": ("test.bleu",),
     "style": ("test.style",), "traceability": ("test.traceability",),
     "probe_acc": ("probes.em",), "probe_mc_acc": ("probes.mc_acc",),
