@@ -347,3 +347,13 @@ def test_report_never_imports_heavy_modules(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_advisor_reasons_follow_the_report_language():
+    from harness.report.analysis import localised_reasons
+    top = {"rules": ["fresh-knowledge-rag"], "reasons": ["english text from the plan"]}
+    assert localised_reasons(top, "en") == ["english text from the plan"]
+    (zh,) = localised_reasons(top, "zh")
+    assert zh != "english text from the plan" and any("\u4e00" <= ch <= "\u9fff" for ch in zh)
+    # an unknown rule id keeps the plan's own text
+    assert localised_reasons({"rules": ["no-such-rule"], "reasons": ["kept"]}, "zh") == ["kept"]

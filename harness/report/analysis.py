@@ -188,13 +188,28 @@ def summary(run: dict, records: list[dict], scores: dict, order: list[str], lang
     return {"status": status, "agree": agree, "sentences": sentences, "winner": winner,
             "winner_technique": next(r["technique"] for r in records if r["candidate"] == winner),
             "winner_score": total[winner], "pick": top.get("technique"), "pick_score": top.get("score"),
-            "pick_reasons": [str(x) for x in top.get("reasons") or []],
+            "pick_reasons": localised_reasons(top, lang),
             "pick_rules": [str(x) for x in top.get("rules") or []],
             "advisor_ranking": [{"technique": str(x.get("technique")), "score": x.get("score")}
                                 for x in ranking if isinstance(x, dict)],
             "answers": [(str(k).replace("_", " "), _plain(v, s)) for k, v in answers.items()],
             "defaults_used": [str(x) for x in plan.get("defaults_used") or []],
             "priorities": priorities, "order": order}
+
+
+def localised_reasons(top: dict, lang: str) -> list[str]:
+    """The plan's reasons for its pick, in the report's language: the plan stores them in the
+    language it was advised in, the advisor's rule table has both (looked up by rule id)."""
+    reasons = [str(x) for x in top.get("reasons") or []]
+    rules = [str(x) for x in top.get("rules") or []]
+    if lang == "en" or len(rules) != len(reasons):
+        return reasons
+    try:
+        from advisor.rule_table import load_rules
+        table = {r["id"]: r for r in load_rules()["rules"]}
+    except Exception:  # the report renders from records; the rule table is a nicety here
+        return reasons
+    return [(table.get(rid) or {}).get("reason", {}).get(lang) or text for rid, text in zip(rules, reasons)]
 
 
 def _plain(v: Any, s: dict | None = None) -> str:
