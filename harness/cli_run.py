@@ -115,7 +115,13 @@ def bench(only, as_json) -> None:
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         raise UserError(f"--only has unknown benchmark(s) {', '.join(unknown)}; pick from {', '.join(BENCHMARKS)}.")
+    summary_path = root / "results" / "summary.json"
     summary = {}
+    if only and summary_path.exists():  # a partial run updates the rows it ran, keeps the others
+        try:
+            summary = json.loads(summary_path.read_text())
+        except ValueError:
+            summary = {}
     for name in names:
         script = root / BENCHMARKS[name]
         if not script.exists():
@@ -128,12 +134,12 @@ def bench(only, as_json) -> None:
         result = root / "results" / f"{name}.json"
         if proc.returncode == 0 and result.exists():
             summary[name]["result"] = json.loads(result.read_text())
-    atomic_write(root / "results" / "summary.json", json.dumps(summary, indent=1) + "\n")
+    atomic_write(summary_path, json.dumps(summary, indent=1) + "\n")
     if as_json:
         click.echo(json.dumps(summary))
     else:
         for name, row in summary.items():
             click.echo(f"{name:<22}{row['status']:<20}{row.get('seconds', '')}")
         click.echo(f"wrote {root / 'results' / 'summary.json'}")
-    if any(row["status"] != "ok" for row in summary.values()):
+    if any(summary[name]["status"] != "ok" for name in names):
         raise SystemExit(1)
