@@ -129,3 +129,11 @@ def test_ci_script_runs_make_test_only():
     commands = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
     assert commands[-1].strip() == "make test"
     assert "set -euo pipefail" in text and "|| true" not in text
+
+
+def test_bench_rejects_an_unknown_benchmark_and_every_listed_script_exists():
+    from harness.cli_run import BENCHMARKS
+    result = CliRunner().invoke(main, ["bench", "--only", "nope"])
+    assert result.exit_code == 2 and "nope" in result.output and "cold_start" in result.output
+    missing = [s for s in BENCHMARKS.values() if not (REPO / "bench" / s).exists()]
+    assert missing == []
