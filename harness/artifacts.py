@@ -47,7 +47,7 @@ def cache_key(technique: Any, ctx: BuildContext) -> str:
     cfg = ctx.config
     data = {
         "format": ARTIFACT_FORMAT, "technique": technique.name,
-        "config": {s: _section(cfg, s) for s in technique.config_sections},
+        "config": {s: config_section(cfg, s) for s in technique.config_sections},
         "base": model_identity(technique.base_of(ctx)),
         "student": model_identity(student_of(ctx)) if technique.name == "distill" else None,
         "suite": {"name": ctx.suite.name, "version": ctx.suite.version, "language": ctx.suite.language},
@@ -56,7 +56,7 @@ def cache_key(technique: Any, ctx: BuildContext) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
-def _section(cfg: Any, name: str) -> Any:
+def config_section(cfg: Any, name: str) -> Any:
     value = getattr(cfg, name, None)  # a section RunConfig does not have yet keys as None
     return to_dict(value) if dataclasses.is_dataclass(value) else value
 

@@ -366,7 +366,6 @@ def item_scores(record: dict, key: str) -> dict[str, float]:
     return out
 
 
-_item_scores = item_scores  # the name harness.runner imports
 
 
 def compare(records: list[dict], metric: str, *, n_resamples: int = 1000, seed: int = 0) -> dict:

@@ -170,13 +170,10 @@ def _subdir(candidate: str) -> str:
 
 
 def technique_config(technique: str, cfg: RunConfig) -> dict:
-    """The config sections a technique reads, for the record and the report's appendix."""
-    from harness.config import to_dict
-    sections = {"prompt": [], "rag": ["rag"], "lora": ["train", "lora"], "qlora": ["train", "lora"],
-                "full": ["train"], "distill": ["train", "distill"], "distill_control": ["train"],
-                "rag_lora": ["train", "lora", "rag"]}.get(technique, [])
-    full = to_dict(cfg)
-    return {s: full[s] for s in sections}
+    """The config sections a technique reads (its registry entry says which): the record's copy."""
+    from harness.artifacts import config_section
+    from harness.techniques import REGISTRY
+    return {s: config_section(cfg, s) for s in REGISTRY[technique].config_sections}
 
 
 def _add_comparisons(records: list[dict], compare, cfg: RunConfig) -> None:
@@ -208,7 +205,7 @@ def aggregate_seeds(records: list[dict], cfg: RunConfig) -> list[dict]:
     :func:`harness.stats.aggregate_seeds`); other metrics (perplexity, BLEU, latency) get the
     mean over seeds with the min-max over seeds as their interval.
     """
-    from harness.evaluate import _item_scores
+    from harness.evaluate import item_scores
     from harness.metrics import spec_for
     from harness.stats import aggregate_seeds as two_level
 
@@ -226,7 +223,7 @@ def aggregate_seeds(records: list[dict], cfg: RunConfig) -> list[dict]:
                 continue
             agg = None
             try:
-                per_item = [_item_scores(g, key) for g in group] if spec_for(key).aggregation == "mean" else []
+                per_item = [item_scores(g, key) for g in group] if spec_for(key).aggregation == "mean" else []
             except (KeyError, ValueError):
                 per_item = []
             ids = sorted(set.intersection(*(set(p) for p in per_item))) if per_item and all(per_item) else []
