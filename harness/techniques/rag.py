@@ -20,7 +20,7 @@ class Rag:
         from harness.retrieval import Retriever
         index = Retriever.build(ctx.suite.docs, load_tokenizer(ctx.base_model, ctx.config), ctx.config.rag)
         index.save(ctx.out_dir / "index")
-        return {"chunks": len(index.chunks)}
+        return {"chunks": len(index.chunks), "bm25_backend": index.bm25_backend}
 
     def load(self, artifact_dir: Path, ctx: BuildContext):
         from harness.modeling import load_model, load_tokenizer, read_manifest

@@ -26,7 +26,8 @@ class RagLora:
         from harness.techniques.common import build_adapter
         index = Retriever.build(ctx.suite.docs, load_tokenizer(ctx.base_model, ctx.config), ctx.config.rag)
         index.save(ctx.out_dir / "index")
-        return {**build_adapter(ctx, four_bit=False, retriever=index), "chunks": len(index.chunks)}
+        return {**build_adapter(ctx, four_bit=False, retriever=index), "chunks": len(index.chunks),
+                "bm25_backend": index.bm25_backend}
 
     def load(self, artifact_dir: Path, ctx: BuildContext):
         from harness.retrieval import Retriever
