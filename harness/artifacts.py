@@ -6,7 +6,8 @@
 
 An artifact is built in ``<cache>/<technique>/<key>.partial/`` (where its training checkpoints
 live, so a killed build resumes) and renamed to ``<cache>/<technique>/<key>/`` when complete:
-a folder without ``.partial`` is always whole.
+a folder without ``.partial`` is always whole. A ``.partial`` nobody resumed for a week is
+removed by :func:`clean_stale_partials` at the start of a run.
 """
 
 from __future__ import annotations
@@ -216,6 +217,34 @@ def _take_lock(work: Path) -> Path:
             f.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": now_iso()}))
         return lock
     raise UserError(f"{lock}: could not take the build lock; remove the file if no build is running.")
+
+
+def clean_stale_partials(root: Path, older_than_days: float = 7) -> list[Path]:
+    """Remove ``<root>/<technique>/<key>.partial/`` folders untouched for `older_than_days` and not being built.
+
+    Age is the newest modification time of the folder or anything in it (a checkpoint written
+    yesterday keeps its build resumable). The build lock is taken before deleting, so a process
+    that starts resuming the folder meanwhile is refused instead of losing its files; a folder
+    whose lock a live process (or another host) holds is left alone.
+
+    Returns:
+        The folders removed (each also reported with ui.info).
+    """
+    from harness import ui
+    cutoff = time.time() - older_than_days * 86400
+    removed = []
+    for work in sorted(Path(root).glob("*/*.partial")):
+        try:
+            newest = max([work.stat().st_mtime] + [f.stat().st_mtime for f in work.rglob("*")])
+            if newest >= cutoff or not work.is_dir():
+                continue
+            _take_lock(work)
+        except (OSError, UserError):  # gone meanwhile, or a live builder holds it
+            continue
+        shutil.rmtree(work, ignore_errors=True)
+        removed.append(work)
+        ui.info(f"removed an unfinished build untouched for {(time.time() - newest) / 86400:.1f} days: {work}")
+    return removed
 
 
 def _publish(work: Path, final: Path) -> None:

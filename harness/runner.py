@@ -64,13 +64,14 @@ def _ordered(candidates: list[str]) -> list[str]:
 
 def run_plan(cfg: RunConfig, rd: RunDir, *, force: bool = False) -> list[CandidateRecord]:
     """Build and evaluate cfg.candidates on cfg.suite; write one record per candidate (and seed)."""
-    from harness.artifacts import build_or_load
+    from harness.artifacts import build_or_load, clean_stale_partials
     from harness.basemodel import resolve_base_model
     from harness.evaluate import compare, evaluate_candidate
     from harness.protocols import BuildContext
     from harness.suites import load_suite
     from harness.techniques import REGISTRY
 
+    clean_stale_partials(Path(cfg.cache_dir))  # unfinished builds nobody resumed for a week
     set_threads()
     suite = load_suite(cfg.suite)
     teacher = resolve_base_model(cfg.base_model, "teacher")
