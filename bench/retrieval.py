@@ -154,13 +154,13 @@ def harness_retriever_row(paths: list, docs: list[str], questions: list[str], re
         reference: query -> rank-bm25 scores over the same documents (top-1 agreement on 50 questions).
     """
     import shutil
-    from types import SimpleNamespace
 
     import numpy as np
 
+    from harness.config import RagConfig
     from harness.retrieval import Chunk, Retriever
     chunks = [Chunk(p.stem, text, 0, len(text)) for p, text in zip(paths, docs)]
-    rag = SimpleNamespace(retriever="bm25", index="flat", bm25_backend="bm25s")  # until RagConfig has the field
+    rag = RagConfig(retriever="bm25", index="flat", bm25_backend="bm25s")
     t0 = time.perf_counter()
     retriever = Retriever.from_chunks(chunks, rag)
     index_s = time.perf_counter() - t0

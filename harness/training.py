@@ -117,17 +117,40 @@ def kd_loss(student_logits, teacher_logits, labels, temperature: float, alpha: f
         labels: (batch, seq) token ids with IGNORE on prompt and padding.
         temperature: T; alpha: weight of the soft term (alpha = 0 -> plain cross-entropy).
     """
+    return token_kd_loss(student_logits[:, :-1], None if teacher_logits is None else teacher_logits[:, :-1],
+                         labels[:, 1:], temperature, alpha)
+
+
+def token_kd_loss(student_logits, teacher_logits, targets, temperature: float, alpha: float):
+    """:func:`kd_loss` on logits already aligned with their targets: (batch, n, vocab) predicts
+    targets (batch, n); positions whose target is IGNORE are left out."""
     import torch.nn.functional as F
-    logits = student_logits[:, :-1].float()
-    target = labels[:, 1:]
-    keep = target != IGNORE                        # (batch, seq-1)
-    ce = F.cross_entropy(logits[keep], target[keep])
+    keep = targets != IGNORE
+    logits = student_logits.float()[keep]           # (tokens, vocab)
+    ce = F.cross_entropy(logits, targets[keep])
     if teacher_logits is None or alpha == 0:
         return ce
-    t = teacher_logits[:, :-1].float()[keep] / temperature   # (tokens, vocab)
-    s = logits[keep] / temperature
+    t = teacher_logits.float()[keep] / temperature
+    s = logits / temperature
     kl = F.kl_div(F.log_softmax(s, -1), F.log_softmax(t, -1), log_target=True, reduction="sum") / s.shape[0]
     return alpha * temperature ** 2 * kl + (1 - alpha) * ce
+
+
+def answer_positions(labels):
+    """(batch, seq) bool: the positions whose next token is trained, the only places a logit is
+    needed for the loss (transformers' `logits_to_keep` takes this mask and returns their
+    logits flattened to (tokens, vocab), in row-major order)."""
+    import torch
+    keep = torch.zeros_like(labels, dtype=torch.bool)
+    keep[:, :-1] = labels[:, 1:] != IGNORE
+    return keep
+
+
+def accepts_logits_to_keep(model: Any) -> bool:
+    """Whether the model's forward takes `logits_to_keep` (most transformers causal LMs do)."""
+    import inspect
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "logits_to_keep" in inspect.signature(base.forward).parameters
 
 
 def _trainer_class():
@@ -140,19 +163,30 @@ def _trainer_class():
 
         teacher = None
         temperature, alpha = 1.0, 0.0
+        slice_logits = False  # set when the model (and teacher) accept logits_to_keep
 
         def _get_train_sampler(self, train_dataset=None):
             return SequentialSampler(train_dataset if train_dataset is not None else self.train_dataset)
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            """Loss on answer tokens; logits are computed only where a label needs them (the
+            vocabulary projection over every prompt token was most of a step's cost with
+            retrieved context in the prompt), for the model and for the teacher."""
             labels = inputs.pop("labels")
-            outputs = model(**inputs)
+            pos = answer_positions(labels)
+            sliced = self.slice_logits and not return_outputs
+            kwargs = {"logits_to_keep": pos} if sliced else {}
+            outputs = model(**inputs, **kwargs)
             teacher_logits = None
             if self.teacher is not None and model.training and self.alpha > 0:
                 with torch.no_grad():
-                    teacher_logits = self.teacher(**inputs).logits
-            loss = kd_loss(outputs.logits, teacher_logits, labels, self.temperature,
-                           self.alpha if model.training else 0.0)  # held-out loss is plain CE
+                    teacher_logits = self.teacher(**inputs, **kwargs).logits
+            alpha = self.alpha if model.training else 0.0  # held-out loss is plain CE
+            if sliced:
+                targets = labels[:, 1:][pos[:, :-1]]       # row-major, as the logits
+                loss = token_kd_loss(outputs.logits, teacher_logits, targets, self.temperature, alpha)
+            else:
+                loss = kd_loss(outputs.logits, teacher_logits, labels, self.temperature, alpha)
             return (loss, outputs) if return_outputs else loss
 
     return AnswerTrainer
@@ -264,6 +298,7 @@ def train(model: Any, tokenizer: Any, examples: list[dict], heldout: list[dict],
     trainer = _trainer_class()(model=model, args=args, train_dataset=_Ordered(examples, order),
                                eval_dataset=heldout or None, data_collator=collate(tokenizer.pad_token_id))
     trainer.remove_callback(PrinterCallback)  # progress belongs to the CLI, not stdout prints per step
+    trainer.slice_logits = accepts_logits_to_keep(model) and (teacher is None or accepts_logits_to_keep(teacher))
     if teacher is not None:
         trainer.teacher = teacher.to(args.device).eval()
         trainer.temperature, trainer.alpha = temperature, alpha

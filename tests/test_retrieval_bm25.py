@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from tinymodels import make_tiny_tokenizer
+
+from harness.config import RagConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGS = ("shopco-en", "shopco-zh")
@@ -28,7 +29,7 @@ def corpora(tmp_path_factory):
 
 
 def rag(backend: str, retriever: str = "bm25"):
-    return SimpleNamespace(retriever=retriever, index="flat", bm25_backend=backend)  # RagConfig gains the field later
+    return RagConfig(retriever=retriever, index="flat", bm25_backend=backend)
 
 
 def ranking(index, questions: list[str], k: int = 5) -> list[list[tuple[str, int, float]]]:
@@ -79,7 +80,7 @@ def test_auto_picks_bm25s_from_the_threshold_and_explicit_settings_win(corpora, 
         bm25.choose_backend("bm25x", 10)
     chunks, _ = corpora["shopco-zh"]
     assert Retriever.from_chunks(chunks, rag("auto")).bm25_backend == "rank-bm25"
-    assert Retriever.from_chunks(chunks, SimpleNamespace(retriever="bm25", index="flat")).bm25_backend == "rank-bm25"
+    assert Retriever.from_chunks(chunks, RagConfig(retriever="bm25", index="flat", bm25_backend="auto")).bm25_backend == "rank-bm25"
     monkeypatch.setattr(bm25, "AUTO_BM25S_FROM", len(chunks))
     assert Retriever.from_chunks(chunks, rag("auto")).bm25_backend == "bm25s"
 
