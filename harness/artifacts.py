@@ -181,6 +181,7 @@ def _build(tech: Any, ctx: BuildContext, key: str, work: Path, final: Path, star
     work.mkdir(parents=True, exist_ok=True)
     lock = _take_lock(work)
     reset_peak_memory()
+    seed_everything(ctx.seed)
     try:
         fields = tech.build(dataclasses.replace(ctx, out_dir=work))
     except BaseException:
@@ -197,6 +198,20 @@ def _build(tech: Any, ctx: BuildContext, key: str, work: Path, final: Path, star
     write_manifest(work, manifest)
     lock.unlink(missing_ok=True)
     _publish(work, final)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch before a build. torch seeds its default generator randomly
+    per process, and a LoRA adapter's A matrices are drawn when the adapter is created, before
+    the Trainer seeds anything: unseeded, the same artifact came out different in every process
+    (and depended on what the process had built or evaluated before)."""
+    import random
+
+    import numpy as np
+    import torch
+    random.seed(seed)
+    np.random.seed(seed % 2 ** 32)
+    torch.manual_seed(seed)
 
 
 def _take_lock(work: Path) -> Path:

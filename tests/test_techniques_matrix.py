@@ -131,15 +131,13 @@ def test_build_answer_reload_and_learn(world, technique):
 
 
 @pytest.mark.slow
-def test_second_build_is_a_fast_cache_hit_and_force_rebuilds(world):
+def test_second_build_is_a_cache_hit_and_force_rebuilds(world):
     from harness.artifacts import build_or_load
-    _, first, first_seconds = built(world, "full")
-    start = time.perf_counter()
-    _, second = build_or_load("full", world["ctx"])
-    hit_seconds = time.perf_counter() - start
+    _, first, _ = built(world, "full")
+    _, second = build_or_load("full", world["ctx"])  # how much faster a hit is: bench/rerun.py
     assert second["artifact"]["cache_hit"] is True and second["artifact"]["key"] == first["artifact"]["key"]
     assert second["train"] == first["train"]
-    assert hit_seconds < 0.5 * first_seconds, (hit_seconds, first_seconds)
+    assert second["artifact"]["path"] == first["artifact"]["path"]
     _, forced = build_or_load("full", dataclasses.replace(world["ctx"], force=True))
     assert forced["artifact"]["cache_hit"] is False and forced["train"]["train_loss"] == first["train"]["train_loss"]
 
@@ -224,3 +222,20 @@ def test_a_cached_artifact_loads_its_model_only_when_used(world, monkeypatch):
     with pytest.raises(pytest.fail.Exception):
         candidate.language_model()
     assert calls == [Path(fields["artifact"]["path"])]
+
+
+@pytest.mark.parametrize("technique", ["lora", "rag_lora"])
+def test_adapter_build_does_not_depend_on_the_processes_rng_state(world, technique, tmp_path):
+    """A rebuild gives the same adapter bytes whatever the process drew from torch's generator
+    before (LoRA's A matrices are drawn when the adapter is created; torch seeds its default
+    generator randomly per process, and a run builds candidates after other work)."""
+    import torch
+    from harness.artifacts import build_or_load
+    files = []
+    for i, state in enumerate((11, 12)):
+        torch.manual_seed(state)
+        torch.rand(7)
+        ctx = dataclasses.replace(world["ctx"], config=dataclasses.replace(world["cfg"], cache_dir=str(tmp_path / str(i))))
+        _, fields = build_or_load(technique, ctx)
+        files.append((Path(fields["artifact"]["path"]) / "adapter" / "adapter_model.safetensors").read_bytes())
+    assert files[0] == files[1]
