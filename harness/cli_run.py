@@ -89,6 +89,7 @@ BENCHMARKS = {  # name -> script under bench/ (each writes bench/results/<name>.
     "train_throughput": "train_throughput.py",
     "retrieval": "retrieval.py",
     "rerun": "rerun.py",
+    "base_build": "base_build.py",
 }
 
 
