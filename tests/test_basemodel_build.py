@@ -41,9 +41,9 @@ def test_tiny_models_load_with_plain_from_pretrained(tiny):
         text = "产品: 商宝方明远烤架\n价格: ¥55 — price: $49, made-in: Varlo"
         assert tok.decode(tok(text, add_special_tokens=False)["input_ids"]) == text
     assert sizes["student"] < sizes["teacher"] / 1.5
-    # Budget: 60 s. CPU time, not wall time: on a machine shared with other jobs the wall clock
-    # measures the neighbours (1 training thread, so CPU time = wall time when idle).
-    assert log["cpu_seconds"] <= 60
+    # The 60 s budget is a benchmark (bench/base_build.py, `rightfit bench --only base_build`),
+    # not a timed assertion; the log must carry what it is measured from.
+    assert log["seconds"] > 0 and log["teacher"]["seconds"] > 0 and log["student"]["seconds"] > 0
 
 
 def test_tokenizer_keeps_keys_whole_and_values_distinct(tiny):
@@ -63,11 +63,15 @@ def test_cached_build_is_reused_and_names_resolve(tiny):
     assert resolve_base_model("some-org/some-model") == "some-org/some-model"
 
 
-def test_build_is_deterministic(tmp_path):
+def test_build_is_deterministic_and_parallel_gives_the_same_bytes(tmp_path):
+    """Two builds of one spec give identical files, whether the student trains in a second
+    process beside the teacher or after it (each model trains on one thread)."""
     spec = SPECS["tiny"]
-    spec = replace(spec, rows=300, teacher=replace(spec.teacher, steps=3), student=replace(spec.student, steps=2))
-    for run in ("a", "b"):
-        build_base_models("tiny", tmp_path / run, spec)
+    spec = replace(spec, rows=300, warmup_steps=2, teacher=replace(spec.teacher, steps=4),
+                   student=replace(spec.student, steps=3))
+    for run, parallel in (("a", True), ("b", False)):
+        log = build_base_models("tiny", tmp_path / run, spec, parallel=parallel)
+        assert log["parallel"] is parallel
     for f in ("teacher/model.safetensors", "student/model.safetensors", "teacher/tokenizer.json"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
 

@@ -6,6 +6,9 @@ Kinds (shares in :data:`MIX`):
 - ``drill``  reading: 1-3 spec sheets of FRESHLY RANDOM products (new names and values in every
   row, so memory can never lower the loss and only reading can), then 1-3 questions about
   them, each answered ``key: value`` + EOS.
+- ``rival``  reading among 2-3 sheets of ONE fresh brand with three-syllable model names (as
+  a company's own catalogue looks when retrieval returns several of its sheets): only the
+  model name tells the sheets apart, so the question's product must be matched, not the brand.
 - ``contra`` reading about a known general product whose sheet contradicts memorised values
   (half the time): the sheet must win over memory.
 - ``closed`` closed-book questions about the general world (wordings 0-3; 4-5 are held out
@@ -70,6 +73,13 @@ def drill_row(rng: random.Random, lang: dict) -> list:
     return _qa(lang, ctx, _ask(rng, prods, rng.choice([2, 3, 4, 5])), rng)
 
 
+def rival_row(rng: random.Random, lang: dict) -> list:
+    brand = brand_name(rng, lang)
+    prods = [make_product(rng, lang, brand, "rival", 3) for _ in range(rng.choice([2, 2, 3]))]
+    ctx = "\n\n".join(sheet(lang, p, _order(rng)) for p in prods)
+    return _qa(lang, ctx, _ask(rng, prods, rng.choice([2, 3, 4])), rng)
+
+
 def echo_row(rng: random.Random, lang: dict) -> list:
     p = make_product(rng, lang, brand_name(rng, lang), "echo")
     return [(sheet(lang, p, _order(rng), prose=False) + "\n=", False), ("\n" + sheet(lang, p, _order(rng), prose=False), True),
@@ -104,6 +114,8 @@ def make_row(rng: random.Random, lang: dict, world: list[Product], mix: dict | N
     kind = rng.choices(list(mix), weights=list(mix.values()))[0]
     if kind == "drill":
         return kind, drill_row(rng, lang)
+    if kind == "rival":
+        return kind, rival_row(rng, lang)
     if kind == "echo":
         return kind, echo_row(rng, lang)
     if kind == "contra":
