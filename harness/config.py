@@ -75,7 +75,7 @@ class RagConfig:
     chunk_tokens: int = opt(96, "Chunk size in tokens.", min=8, max=32768)
     chunk_overlap: int = opt(16, "Overlap between consecutive chunks in tokens.", min=0, max=16384)
     top_k: int = opt(1, "Chunks put in the prompt. 1 for the self-built base (it reads one sheet reliably: "
-                         "64.6% with the gold sheet alone, 20% beside a second sheet); real models usually take 3-5.",
+                         "97.1% with the gold sheet alone, 39.2% beside a second sheet); real models usually take 3-5.",
                      min=1, max=100)
     train_with_context: bool = opt(True, "RAG+LoRA: train the adapter with retrieved context in the prompt.")
 
