@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness import distributed
 from harness.config import to_dict
 from harness.errors import UserError
 from harness.modeling import model_identity, params_on_disk, read_manifest, write_manifest
@@ -130,12 +131,14 @@ def build_or_load(technique: str, ctx: BuildContext) -> tuple[Candidate, dict]:
     root = Path(ctx.config.cache_dir) / technique
     final, work = root / key, root / f"{key}.partial"
     start = time.perf_counter()
-    hit = final.is_dir() and (final / "artifact.json").is_file() and not ctx.force
+    # under a launcher, process 0 decides: the others must not see its half-way state
+    hit = distributed.main_value(final.is_dir() and (final / "artifact.json").is_file() and not ctx.force)
     if not hit:
         if tech.trains:
             check_train_data(tech, ctx)
             check_memory(tech, ctx)
         _build(tech, ctx, key, work, final, start)
+        distributed.barrier()  # the other processes load what process 0 published
     manifest = read_manifest(final)
     candidate = LazyCandidate(tech, final, ctx)
     info = ArtifactInfo(path=str(final), key=key, cache_hit=hit, size_bytes=folder_size(final),
@@ -174,12 +177,23 @@ class LazyCandidate:
 
 
 def _build(tech: Any, ctx: BuildContext, key: str, work: Path, final: Path, start: float) -> None:
-    """Build into `work` (resuming its checkpoints), write the manifest, publish as `final`."""
+    """Build into `work` (resuming its checkpoints), write the manifest, publish as `final`.
+
+    Under a launcher every process trains, but only process 0 holds the lock, writes and
+    publishes; a technique that does not train is built by process 0 alone.
+    """
     from harness.training import peak_memory_mb, reset_peak_memory
+    if not distributed.is_main():
+        distributed.barrier()  # process 0 has cleared the folder (force) and holds the lock
+        if tech.trains:
+            seed_everything(ctx.seed)
+            tech.build(dataclasses.replace(ctx, out_dir=work))
+        return
     if ctx.force:
         shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     lock = _take_lock(work)
+    distributed.barrier()
     reset_peak_memory()
     seed_everything(ctx.seed)
     try:

@@ -53,6 +53,10 @@ def run(config, overrides, plan_path, suite, candidates, base_model, seeds, run_
              "max_memory_gb": max_memory, "trust_remote_code": trust_remote_code or None}
     extra = [f"{k}={v}" for k, v in flags.items() if v is not None]
     cfg = load_config(config, extra + list(overrides), base=base)
+    from harness import distributed
+    if not distributed.is_main():  # under `accelerate launch` process 0 writes the run; the others train beside it
+        _run_beside(cfg, run_id, force)
+        return
     with RunDir(cfg.runs_dir, run_id) as rd:
         rd.write_config(cfg)
         if plan is not None:
@@ -80,6 +84,23 @@ def run(config, overrides, plan_path, suite, candidates, base_model, seeds, run_
         cells = [row["test.em"], row["test.docs_only.em"], row["fresh.em"], row["test.style"], row["probes.em"]]
         click.echo(f"{row['candidate']:<18}" + "".join(
             f"{'n/a' if v is None else f'{v:.3f}':>{w}}" for v, w in zip(cells, (7, 11, 8, 8, 8))))
+
+
+def _run_beside(cfg, run_id, force) -> None:
+    """A launch's process other than 0: the same builds (each training step needs every process)
+    and evaluations, with its run records in a temporary folder that is removed afterwards."""
+    import shutil
+    import tempfile
+
+    from harness import distributed
+    from harness.records import RunDir
+    from harness.runner import run_plan
+    scratch = tempfile.mkdtemp(prefix=f"rightfit-rank{distributed.rank()}-")
+    try:
+        with RunDir(scratch, run_id) as rd:
+            run_plan(cfg, rd, force=force)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 BENCHMARKS = {  # name -> script under bench/ (each writes bench/results/<name>.json)

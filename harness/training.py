@@ -7,6 +7,11 @@ The Trainer brings checkpoints with optimizer, scheduler and RNG state, bf16 aut
 ``accelerate launch`` for several GPUs. We fix the data order ourselves (a seeded permutation per
 epoch, read sequentially), so a run killed with SIGKILL and resumed from its last checkpoint
 ends with the same weights as an uninterrupted one.
+
+Under ``accelerate launch`` (N processes) cfg.batch_size stays the global batch of one step:
+each process reads its 1/N slice of it in the same order, and each process's loss is weighted
+by its share of the step's answer tokens, so the run ends with the weights of one process
+(see harness/distributed.py and tests/test_training_accelerate.py).
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from harness import ui
+from harness import distributed, ui
+from harness.errors import UserError
 from harness.records import TrainLog
 
 IGNORE = -100  # label id the loss skips (prompt tokens, padding)
@@ -187,6 +193,8 @@ def _trainer_class():
                 loss = token_kd_loss(outputs.logits, teacher_logits, targets, self.temperature, alpha)
             else:
                 loss = kd_loss(outputs.logits, teacher_logits, labels, self.temperature, alpha)
+            if model.training and distributed.world_size() > 1:
+                loss = loss * distributed.token_share(int(pos.sum()), loss.device)
             return (loss, outputs) if return_outputs else loss
 
     return AnswerTrainer
@@ -265,6 +273,22 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def device_batch(batch_size: int, processes: int) -> int:
+    """Sequences per process and step: cfg.train.batch_size is the global batch of one optimizer
+    step, split evenly over the processes of a launch (accelerate hands process r the r-th
+    slice of each global batch, read in our fixed order), so N processes train on the same
+    examples per step as one.
+
+    Raises:
+        UserError: the batch does not split evenly.
+    """
+    if batch_size % processes:
+        raise UserError(f"field 'train.batch_size' ({batch_size}) must be a multiple of the {processes} processes "
+                        f"of this launch; set train.batch_size={max(1, batch_size // processes) * processes} "
+                        f"or launch {processes} processes that divide it.")
+    return batch_size // processes
+
+
 def train(model: Any, tokenizer: Any, examples: list[dict], heldout: list[dict], cfg: Any, lr: float, seed: int,
           work_dir: Path, teacher: Any = None, temperature: float = 1.0, alpha: float = 0.0) -> TrainLog:
     """Train `model` in place; checkpoints go to work_dir/checkpoints and resume from there.
@@ -284,10 +308,11 @@ def train(model: Any, tokenizer: Any, examples: list[dict], heldout: list[dict],
     set_seed(seed)
     order = schedule(len(examples), cfg, seed)
     steps = len(order) // int(cfg.batch_size)
+    per_device = device_batch(int(cfg.batch_size), distributed.world_size())
     ckpt_dir = work_dir / "checkpoints"
     evaluate = bool(heldout) and cfg.eval_every > 0
     args = TrainingArguments(
-        output_dir=str(ckpt_dir), max_steps=steps, per_device_train_batch_size=int(cfg.batch_size),
+        output_dir=str(ckpt_dir), max_steps=steps, per_device_train_batch_size=per_device,
         per_device_eval_batch_size=int(cfg.batch_size), learning_rate=lr, weight_decay=cfg.weight_decay,
         warmup_steps=math.ceil(cfg.warmup_ratio * steps), lr_scheduler_type="linear", logging_steps=1,
         eval_strategy="steps" if evaluate else "no", eval_steps=cfg.eval_every if evaluate else None,
@@ -304,13 +329,16 @@ def train(model: Any, tokenizer: Any, examples: list[dict], heldout: list[dict],
         trainer.temperature, trainer.alpha = temperature, alpha
     resume = latest_checkpoint(ckpt_dir)
     with ui.progress(f"training ({steps} steps)", total=steps) as advance:
-        trainer.add_callback(_progress_callback(advance))
+        if distributed.is_main():  # one bar per launch, not one per process
+            trainer.add_callback(_progress_callback(advance))
         trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     if evaluate and steps % cfg.eval_every:  # always end with the final held-out loss
         trainer.evaluate()
     history = trainer.state.log_history
     model.eval()
-    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    distributed.barrier()  # every process is past its last checkpoint write
+    if distributed.is_main():
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
     return TrainLog(steps=steps,
                     train_loss=[[h["step"], round(float(h["loss"]), 6)] for h in history if "loss" in h],
                     eval_loss=[[h["step"], round(float(h["eval_loss"]), 6)] for h in history if "eval_loss" in h],

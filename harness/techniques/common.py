@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.distributed import is_main
 from harness.errors import UserError
 from harness.generation import generate, to_answers
 from harness.protocols import Answer, BuildContext
@@ -127,7 +128,8 @@ def build_adapter(ctx: BuildContext, four_bit: bool, retriever: Any = None) -> d
         contexts = [[c.text for c, _ in retriever.search(pair_question(p), cfg.rag.top_k)] for p in ctx.suite.train]
     examples, heldout = training_data(ctx, tokenizer, contexts=contexts)
     log = train(model, tokenizer, examples, heldout, cfg.train, cfg.train.lora_lr, ctx.seed, ctx.out_dir)
-    model.save_pretrained(str(ctx.out_dir / "adapter"), safe_serialization=True)
+    if is_main():  # under a launcher every process holds the same weights; one writes them
+        model.save_pretrained(str(ctx.out_dir / "adapter"), safe_serialization=True)
     return model_fields(model, log)
 
 
@@ -155,8 +157,9 @@ def build_full(ctx: BuildContext, base: str, pairs: list[dict] | None = None, te
     examples, heldout = training_data(ctx, tokenizer, pairs=pairs)
     log = train(model, tokenizer, examples, heldout, cfg.train, cfg.train.lr, ctx.seed, ctx.out_dir,
                 teacher=teacher, temperature=temperature, alpha=alpha)
-    model.save_pretrained(str(ctx.out_dir / "model"), safe_serialization=True)
-    tokenizer.save_pretrained(str(ctx.out_dir / "model"))
+    if is_main():  # under a launcher every process holds the same weights; one writes them
+        model.save_pretrained(str(ctx.out_dir / "model"), safe_serialization=True)
+        tokenizer.save_pretrained(str(ctx.out_dir / "model"))
     return model_fields(model, log)
 
 
