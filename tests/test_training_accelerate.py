@@ -137,3 +137,11 @@ def test_two_processes_train_the_global_batch_and_publish_one_artifact(tmp_path)
         assert torch.isfinite(peft(input_ids=ids).logits).all() and torch.isfinite(full(input_ids=ids).logits).all()
     trained_b = [v for k, v in load_file(str(lora_dir / "adapter_model.safetensors")).items() if "lora_B" in k]
     assert trained_b and max(float(b.abs().max()) for b in trained_b) > 1e-3  # B starts at 0: it trained
+
+
+def test_the_global_batch_splits_evenly_over_the_processes_or_says_what_to_set():
+    from harness.errors import UserError
+    from harness.training import device_batch
+    assert device_batch(16, 1) == 16 and device_batch(16, 4) == 4
+    with pytest.raises(UserError, match=r"train.batch_size' \(10\).*set train.batch_size=8"):
+        device_batch(10, 4)
