@@ -135,7 +135,8 @@ def _eval_key(artifact_key: str, suite: Any, cfg: RunConfig, base_view: dict | N
     full = to_dict(cfg)
     base_sig = None
     if base_view is not None:
-        base_sig = {k: v.get("value") for k, v in sorted(base_view["metrics"].items())}
+        # what the forgetting deltas read from the base; its latency is wall time, never the same twice
+        base_sig = {k: v.get("value") for k, v in sorted(base_view["metrics"].items()) if not k.startswith("latency.")}
     blob = json.dumps({"artifact": artifact_key, "suite": [suite.name, suite.version],
                        "decode": full["decode"], "eval": full["eval"], "seed": cfg.seed, "base": base_sig,
                        "evaluator": EVAL_VERSION}, sort_keys=True, default=str)
