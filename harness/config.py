@@ -38,8 +38,12 @@ TECHNIQUES = ["prompt", "rag", "lora", "qlora", "full", "distill", "distill_cont
 
 @dataclass
 class TrainConfig:
-    lr: float = opt(3e-4, "Peak learning rate (LoRA usually wants ~10x full fine-tuning's).", min=0.0, max=1.0)
-    lora_lr: float = opt(3e-3, "Peak learning rate for LoRA/QLoRA adapters.", min=0.0, max=1.0)
+    lr: float = opt(1e-3, "Peak learning rate of full fine-tuning (and the distillation student). 1e-3 for the "
+                          "self-built base: on shopco-en it learns the trained facts asked in new words (84.7%), "
+                          "3e-4 only 24.3%, 1e-4 nothing; real 1-8B models usually want 1e-5..1e-4.", min=0.0, max=1.0)
+    lora_lr: float = opt(3e-3, "Peak learning rate for LoRA/QLoRA adapters (LoRA usually wants ~10x full "
+                               "fine-tuning's; on the self-built base 3e-4 learned nothing, 1e-2 little more "
+                               "than 3e-3).", min=0.0, max=1.0)
     epochs: float = opt(8.0, "Passes over the training data (fractional allowed). 8: the self-built base needs "
                         "~450 steps on the bundled 732 pairs to learn the house style (3 epochs left it garbled).",
                         min=0.0, max=1000.0)

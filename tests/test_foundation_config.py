@@ -16,7 +16,7 @@ from harness.errors import UserError
 
 def test_defaults_validate_and_every_field_has_help():
     cfg = RunConfig()
-    assert cfg.train.lr == pytest.approx(3e-4)
+    assert cfg.train.lr == pytest.approx(1e-3) and cfg.train.lora_lr == pytest.approx(3e-3)
     rows = describe()
     assert len(rows) > 30
     missing = [path for path, _, help_ in rows if not help_]
