@@ -53,8 +53,6 @@ class BaseSpec:
     seed: int = 0
     eval_every: int = 100
     flat_share: float = 0.0         # share of steps at full learning rate before the cosine decay
-    warmup_steps: int = 0           # first steps on warm-up rows only (an induction curriculum)
-    warmup_mix: dict = field(default_factory=lambda: {"copy": 0.5, "echo": 0.5})
 
 
 _MIX = {"drill": 0.35, "rival": 0.10, "echo": 0.15, "copy": 0.05, "contra": 0.05, "closed": 0.20, "doc": 0.10}
@@ -84,9 +82,8 @@ def _spec(size: str) -> BaseSpec:
     return SPECS[size]
 
 
-def corpus_rows(spec: BaseSpec, n: int, seed_tag: str, mix: dict | None = None) -> list[list]:
-    """`n` pretraining rows (segment lists), languages mixed by `spec.langs`, kinds by `mix`
-    (default `spec.mix`)."""
+def corpus_rows(spec: BaseSpec, n: int, seed_tag: str) -> list[list]:
+    """`n` pretraining rows (segment lists), languages mixed by `spec.langs`, kinds by `spec.mix`."""
     from harness.world import general_world
     from harness.world.corpus import make_row
     from harness.world.vocab import LANGS
@@ -96,7 +93,7 @@ def corpus_rows(spec: BaseSpec, n: int, seed_tag: str, mix: dict | None = None) 
     out = []
     for _ in range(n):
         lang = rng.choices(names, weights=weights)[0]
-        out.append(make_row(rng, LANGS[lang], worlds[lang], mix or spec.mix)[1])
+        out.append(make_row(rng, LANGS[lang], worlds[lang], spec.mix)[1])
     return out
 
 
@@ -144,8 +141,8 @@ def _make_lm(shape: LMShape, tok, max_len: int, seed: int):
     return LlamaForCausalLM(cfg)
 
 
-def _train_role(role: str, spec: BaseSpec, size: str, folder: Path, encoded: list, warm: list,
-                evals: dict, threads: int, quiet: bool) -> dict:
+def _train_role(role: str, spec: BaseSpec, size: str, folder: Path, encoded: list, evals: dict,
+                threads: int, quiet: bool) -> dict:
     """Pretrain one model of the build and save it (with the tokenizer) into folder/role.
 
     Runs in the build process (teacher) or in a spawned worker (student): each uses its own
@@ -162,7 +159,7 @@ def _train_role(role: str, spec: BaseSpec, size: str, folder: Path, encoded: lis
     log = {"params": sum(p.numel() for p in model.parameters())}
     log.update(train_lm(model, encoded, shape.steps, shape.batch_size, shape.lr, spec.seed,
                         tok.pad_token_id, evals, spec.eval_every, f"{role} ({size})",
-                        warm, spec.warmup_steps, spec.flat_share))
+                        spec.flat_share))
     model.save_pretrained(str(folder / role), safe_serialization=True)
     tok.save_pretrained(str(folder / role))
     return log
@@ -196,13 +193,11 @@ def build_base_models(size: str = "default", out: Path | None = None, spec: Base
     log = {"size": size, "spec": asdict(spec), "recipe": RECIPE_VERSION,
            "tokenizer": value_token_report(tok, [LANGS[x] for x in spec.langs])}
     encoded = encode_rows(tok, rows, spec.max_len)
-    warm_n = spec.warmup_steps * max(spec.teacher.batch_size, spec.student.batch_size)
-    warm = encode_rows(tok, corpus_rows(spec, warm_n, "warmup", spec.warmup_mix), spec.max_len) if warm_n else []
     evals = {k: encode_rows(tok, v, spec.max_len) for k, v in eval_rows(spec).items()}
     log["corpus"] = {"rows": len(rows), "tokens": sum(len(a) for a, _ in encoded),
                      "trained_tokens": sum(sum(x != -100 for x in b) for _, b in encoded)}
     log["prepare_seconds"] = round(time.time() - t0, 1)
-    args = (spec, size, tmp, encoded, warm, evals, threads)
+    args = (spec, size, tmp, encoded, evals, threads)
     if parallel:
         ctx = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
