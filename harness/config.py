@@ -86,9 +86,14 @@ class RagConfig:
 
 @dataclass
 class DistillConfig:
-    mode: str = opt("white", "White-box (KL on soft targets) or black-box (teacher's generated answers).",
-                    choices=["white", "black"])
-    temperature: float = opt(2.0, "Softmax temperature T for soft targets (loss scaled by T^2).", min=0.05, max=100.0)
+    mode: str = opt("black", "black: the student learns the teacher's generated answers (sequence-level, any "
+                    "tokenizer); white: KL to the teacher's soft targets on the reference answers (same tokenizer); "
+                    "both: that KL on the teacher's answers. On shopco-en (3 seeds) black matched the hard-label "
+                    "control (+0.008 EM), white and both trailed it (-0.029, -0.025).",
+                    choices=["white", "black", "both"])
+    temperature: float = opt(1.0, "Softmax temperature T for soft targets (loss scaled by T^2). T=2 on a "
+                             "4,000-token vocabulary put half the teacher's mass outside its top 10 (EM -0.132 "
+                             "vs -0.029 at T=1).", min=0.05, max=100.0)
     alpha: float = opt(0.5, "Weight of the soft-target KL term; 1-alpha goes to hard-label cross-entropy.",
                        min=0.0, max=1.0)
 

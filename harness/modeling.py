@@ -178,7 +178,8 @@ def check_same_vocab(teacher: str, student: str, cfg: Any = None) -> None:
         diff = len(set(t_vocab.items()) ^ set(s_vocab.items()))
         raise UserError(f"teacher '{teacher}' and student '{student}' have different vocabularies "
                         f"({len(t_vocab)} vs {len(s_vocab)} tokens, {diff} entries differ); distillation on soft "
-                        f"targets needs one tokenizer, pick a student from the same model family.")
+                        f"targets needs one tokenizer: pick a student from the same model family, or set "
+                        f"distill.mode=black (the student learns from the teacher's generated answers).")
 
 
 def count_params(model: Any) -> tuple[int, int]:

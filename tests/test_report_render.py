@@ -357,3 +357,25 @@ def test_advisor_reasons_follow_the_report_language():
     assert zh != "english text from the plan" and any("\u4e00" <= ch <= "\u9fff" for ch in zh)
     # an unknown rule id keeps the plan's own text
     assert localised_reasons({"rules": ["no-such-rule"], "reasons": ["kept"]}, "zh") == ["kept"]
+
+
+@pytest.mark.parametrize("mode, measured", [("white", "soft_targets"), ("both", "both"), ("black", "sequence_kd"),
+                                            (None, "both")])
+def test_distillation_findings_follow_the_students_mode(mode, measured):
+    """Hinton's soft-target finding is checked on white-box students, Kim & Rush's sequence-level
+    one on students trained on the teacher's answers; a record without the field counts for both."""
+    from harness.report.findings import literature
+
+    def rec(name, em, config):
+        return {"candidate": name, "technique": name, "technique_config": config,
+                "metrics": {"em": {"value": em, "higher_is_better": True}},
+                "comparisons": {"em": {"distill_control": {"p_value": 0.01}}} if name == "distill" else {}}
+
+    config = {} if mode is None else {"train": {}, "distill": {"mode": mode}}
+    rows = {r["id"]: r for r in literature([rec("distill", 0.30, config), rec("distill_control", 0.25, {"train": {}})],
+                                           "en")}
+    expect = {"soft_targets", "sequence_kd"} if measured == "both" else {measured}
+    assert {i for i in ("soft_targets", "sequence_kd") if rows[i]["verdict"] != "unmeasured"} == expect
+    for i in expect:
+        assert rows[i]["verdict"] == "consistent"
+        assert rows[i]["measured"] == "Exact match: distill 0.30 vs distill_control 0.25 (p = 0.01)"

@@ -191,6 +191,28 @@ def test_black_box_distillation_trains_on_the_teachers_answers(world):
     assert losses[0] != control["train"]["train_loss"][0][1]   # other targets than the gold answers
 
 
+@pytest.mark.slow
+def test_both_mode_adds_the_teachers_soft_targets_to_black_box(world):
+    """mode=both (Kim & Rush 2016: word-level KD on the teacher's own answers): with alpha 0 it
+    is black-box exactly; with alpha > 0 the teacher's logits change what the student learns."""
+    from harness.artifacts import build_or_load
+    from harness.modeling import load_model
+    built(world, "full")
+    cfg = world["cfg"]
+
+    def build(mode, alpha):
+        c = dataclasses.replace(cfg, distill=dataclasses.replace(cfg.distill, mode=mode, alpha=alpha))
+        _, fields = build_or_load("distill", dataclasses.replace(world["ctx"], config=c))
+        return fields, load_model(str(Path(fields["artifact"]["path"]) / "model")).state_dict()
+
+    black, black_w = build("black", 0.5)
+    both0, both0_w = build("both", 0.0)
+    both, both_w = build("both", 0.5)
+    assert black["train"]["train_loss"] == both0["train"]["train_loss"]
+    assert all(bool((black_w[k] == both0_w[k]).all()) for k in black_w)
+    assert both["train"]["train_loss"][0][1] != black["train"]["train_loss"][0][1]
+    assert max(float((both_w[k] - black_w[k]).abs().max()) for k in black_w) > 1e-4
+
 def test_training_data_pairs_docs_both(world):
     from harness.modeling import load_tokenizer
     from harness.techniques.common import training_data

@@ -92,10 +92,27 @@ def _error(technique, ctx):
 def test_vocab_mismatch_is_refused_before_any_training(base):
     other = make_tiny_llama(base["root"] / "other-vocab", ["completely different words only here"], seed=1)
     ctx = dataclasses.replace(base["ctx"], student_model=str(other))
-    message = _error("distill", ctx)
-    assert "different vocabularies" in message and str(other) in message
+    for mode in ("white", "both"):
+        cfg = dataclasses.replace(base["cfg"], distill=dataclasses.replace(base["cfg"].distill, mode=mode))
+        message = _error("distill", dataclasses.replace(ctx, config=cfg))
+        assert "different vocabularies" in message and str(other) in message and "distill.mode=black" in message
     cache = Path(base["cfg"].cache_dir)
     assert not (cache / "full").exists() and not list(cache.glob("distill/*"))
+
+
+def test_black_box_distillation_takes_a_student_with_another_tokenizer(base, tmp_path):
+    """The teacher's answers pass as text, so a student from another family is fine."""
+    from harness.artifacts import build_or_load
+    other = make_tiny_llama(base["root"] / "other-family", ["completely different words only here"], seed=2)
+    cfg = dataclasses.replace(base["cfg"], cache_dir=str(tmp_path / "cache"),  # the module's cache stays unbuilt
+                              distill=dataclasses.replace(base["cfg"].distill, mode="black"))
+    ctx = dataclasses.replace(base["ctx"], config=cfg, student_model=str(other))
+    candidate, fields = build_or_load("distill", ctx)
+    _, tokenizer = candidate.language_model()
+    from harness.modeling import read_manifest
+    assert read_manifest(Path(fields["artifact"]["path"]))["student_model"] == str(other)
+    assert fields["train"]["steps"] == 2
+    assert tokenizer.get_vocab() != build_or_load("full", ctx)[0].language_model()[1].get_vocab()
 
 
 def test_missing_and_wrong_model_paths(base, tmp_path):

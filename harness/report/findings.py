@@ -134,9 +134,21 @@ def load_literature() -> list[dict]:
     return yaml.safe_load((Path(__file__).with_name("literature.yaml")).read_text(encoding="utf-8"))
 
 
-def _best(records: list[dict], techniques: list[str], metric: str) -> tuple[dict, float] | None:
+def _applies(record: dict, when: dict) -> bool:
+    """Whether a record was built with the settings a finding is about: `when` maps a dotted
+    technique-config field (distill.mode) to the values it covers; a record whose technique
+    has no such section is not restricted."""
+    for field, allowed in when.items():
+        section, name = field.split(".", 1)
+        got = (record.get("technique_config") or {}).get(section, {}).get(name)
+        if got is not None and got not in allowed:
+            return False
+    return True
+
+
+def _best(records: list[dict], techniques: list[str], metric: str, when: dict | None = None) -> tuple[dict, float] | None:
     hib = higher_is_better(records, metric)
-    rows = [(r, value(r, metric)) for r in records if r.get("technique") in techniques]
+    rows = [(r, value(r, metric)) for r in records if r.get("technique") in techniques and _applies(r, when or {})]
     rows = [(r, v) for r, v in rows if v is not None]
     if not rows:
         return None
@@ -151,7 +163,8 @@ def literature(records: list[dict], lang: str) -> list[dict]:
         check = entry["check"]
         measured, verdict = "", "unmeasured"
         for metric in check["metric"]:
-            good, bad = _best(records, check["better"], metric), _best(records, check["worse"], metric)
+            when = check.get("when")
+            good, bad = _best(records, check["better"], metric, when), _best(records, check["worse"], metric, when)
             if good is None or bad is None:
                 continue
             (rg, vg), (rb, vb) = good, bad

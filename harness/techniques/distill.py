@@ -6,9 +6,13 @@ artifact, built first if needed. Student: ctx.student_model / cfg.student_model.
 - white-box (Hinton et al. 2015, https://arxiv.org/abs/1503.02531): alpha * T^2 * KL(teacher ||
   student) on temperature-T soft targets + (1 - alpha) * cross-entropy, on answer tokens only
   (harness.training.kd_loss);
-- black-box: the student is fine-tuned on the teacher's greedy answers to the training questions.
+- black-box (sequence-level, Kim & Rush 2016, https://arxiv.org/abs/1606.07947): the student is
+  fine-tuned on the teacher's greedy answers to the training questions;
+- both: the white-box loss on the teacher's answers instead of the references (Kim & Rush's
+  sequence-level plus word-level distillation).
 
-The vocabularies are compared before anything trains.
+White-box and `both` need one vocabulary; it is compared before anything trains. Black-box
+passes text, so the student may come from another model family.
 """
 
 from __future__ import annotations
@@ -49,15 +53,16 @@ class Distill:
         from harness.techniques.common import build_full
         cfg = ctx.config
         student = student_of(ctx)
-        check_same_vocab(ctx.base_model, student, cfg)
+        if cfg.distill.mode != "black":  # black-box passes text, so any tokenizer will do
+            check_same_vocab(ctx.base_model, student, cfg)
         teacher, teacher_fields = build_or_load("full", dataclasses.replace(ctx, force=False))
         extra = {"teacher": {"path": teacher_fields["artifact"]["path"], "key": teacher_fields["artifact"]["key"]},
                  "student_model": student}
+        pairs = teacher_answers(teacher, ctx.suite.train) if cfg.distill.mode in ("black", "both") else None
         if cfg.distill.mode == "black":
-            pairs = teacher_answers(teacher, ctx.suite.train)
             return {**build_full(ctx, student, pairs=pairs), **extra}
         model, _ = teacher.language_model()
-        return {**build_full(ctx, student, teacher=model, temperature=cfg.distill.temperature,
+        return {**build_full(ctx, student, pairs=pairs, teacher=model, temperature=cfg.distill.temperature,
                              alpha=cfg.distill.alpha), **extra}
 
     def load(self, artifact_dir: Path, ctx: BuildContext):
