@@ -45,11 +45,18 @@ def student_of(ctx: BuildContext) -> str:
 
 
 def cache_key(technique: Any, ctx: BuildContext) -> str:
-    """sha256 of technique name, its config sections, base model identity, suite name/version and seed."""
+    """sha256 of technique name, its config sections, base model identity, suite name/version and seed.
+
+    A technique's `config_ignores` ("train.lr") names fields of those sections it never reads, so
+    changing the full fine-tuning learning rate does not rebuild the adapters.
+    """
     cfg = ctx.config
+    config = {s: config_section(cfg, s) for s in technique.config_sections}
+    for field in getattr(technique, "config_ignores", ()):
+        section, name = field.split(".", 1)
+        config[section].pop(name)
     data = {
-        "format": ARTIFACT_FORMAT, "technique": technique.name,
-        "config": {s: config_section(cfg, s) for s in technique.config_sections},
+        "format": ARTIFACT_FORMAT, "technique": technique.name, "config": config,
         "base": model_identity(technique.base_of(ctx)),
         "student": model_identity(student_of(ctx)) if technique.name == "distill" else None,
         "suite": {"name": ctx.suite.name, "version": ctx.suite.version, "language": ctx.suite.language},

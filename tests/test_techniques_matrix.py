@@ -156,6 +156,13 @@ def test_cache_key_changes_with_config_seed_and_suite_version(world):
     decode_cfg = dataclasses.replace(world["cfg"], decode=load_config(None, ["decode.max_new_tokens=3"]).decode)
     assert cache_key(lora, dataclasses.replace(ctx, config=decode_cfg)) == key
     assert cache_key(REGISTRY["prompt"], dataclasses.replace(ctx, seed=7)) == cache_key(REGISTRY["prompt"], ctx)
+    # a learning rate only rebuilds the techniques that train at it
+    for field, uses, ignores in (("lr", ["full", "distill", "distill_control"], ["lora", "qlora", "rag_lora"]),
+                                 ("lora_lr", ["lora", "qlora", "rag_lora"], ["full", "distill", "distill_control"])):
+        lr_cfg = dataclasses.replace(world["cfg"], train=dataclasses.replace(world["cfg"].train, **{field: 0.5}))
+        changed = {t for t in uses + ignores
+                   if cache_key(REGISTRY[t], dataclasses.replace(ctx, config=lr_cfg)) != cache_key(REGISTRY[t], ctx)}
+        assert changed == set(uses), field
 
 
 @pytest.mark.slow

@@ -43,6 +43,7 @@ class Distill:
     name = "distill"
     trains = True
     config_sections = ("train", "distill")
+    config_ignores = ("train.lora_lr",)
 
     def base_of(self, ctx: BuildContext) -> str:
         return ctx.base_model  # the teacher's base; the student is part of the cache key too

@@ -15,6 +15,7 @@ class DistillControl:
     name = "distill_control"
     trains = True
     config_sections = ("train",)
+    config_ignores = ("train.lora_lr",)
 
     def base_of(self, ctx: BuildContext) -> str:
         from harness.artifacts import student_of

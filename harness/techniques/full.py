@@ -11,6 +11,7 @@ class Full:
     name = "full"
     trains = True
     config_sections = ("train",)
+    config_ignores = ("train.lora_lr",)
 
     def base_of(self, ctx: BuildContext) -> str:
         return ctx.base_model

@@ -13,6 +13,7 @@ from harness.protocols import BuildContext
 class Lora:
     trains = True
     config_sections = ("train", "lora")
+    config_ignores = ("train.lr",)  # adapters train at train.lora_lr
 
     def __init__(self, name: str = "lora", four_bit: bool = False):
         self.name, self.four_bit = name, four_bit

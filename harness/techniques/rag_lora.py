@@ -16,6 +16,7 @@ class RagLora:
     name = "rag_lora"
     trains = True
     config_sections = ("train", "lora", "rag")
+    config_ignores = ("train.lr",)  # adapters train at train.lora_lr
 
     def base_of(self, ctx: BuildContext) -> str:
         return ctx.base_model
