@@ -19,7 +19,8 @@ from harness.errors import UserError
 from harness.records import CandidateRecord, RunDir
 
 # Per-item metrics that get paired tests between candidates (for the report's significance markers).
-COMPARED = ("test.em", "test.f1", "test.seen.em", "test.docs_only.em", "fresh.em", "probes.em", "test.style")
+COMPARED = ("test.em", "test.f1", "test.seen.em", "test.docs_only.em", "fresh.em", "probes.em", "probes.mc_acc",
+            "test.style")
 
 
 def set_threads() -> int:

@@ -275,3 +275,17 @@ def test_stale_scores_changed_facts_before_the_update(en):
     assert value(res, "fresh.em") == 1.0                      # both right after it
     frozen = evaluate_candidate(FakeCandidate(EN_ANSWERS), en, make_cfg(), trains=False)
     assert value(frozen, "stale.em") == value(frozen, "fresh.em") == 0.0  # never updated: stays stale
+
+
+def test_probe_multiple_choice_is_compared_pairwise():
+    """`rightfit run` pairs candidates on the likelihood probes too (the format-free forgetting view)."""
+    from harness.runner import COMPARED
+    assert "probes.mc_acc" in COMPARED
+
+    def rec(technique, correct):
+        return {"candidate": technique, "technique": technique,
+                "examples": [{"id": f"p{i}", "part": "probes", "kind": "general", "scores": {"em": 0.0, "mc_acc": c}}
+                             for i, c in enumerate(correct)]}
+    (pair,) = compare([rec("lora", [1.0] * 9 + [0.0]), rec("full", [1.0] * 6 + [0.0] * 4)], "probes.mc_acc",
+                      n_resamples=200)["pairs"]
+    assert (pair["a"], pair["b"], pair["n"]) == ("full", "lora", 10) and pair["diff"] == pytest.approx(-0.3)

@@ -379,3 +379,18 @@ def test_distillation_findings_follow_the_students_mode(mode, measured):
     for i in expect:
         assert rows[i]["verdict"] == "consistent"
         assert rows[i]["measured"] == "Exact match: distill 0.30 vs distill_control 0.25 (p = 0.01)"
+
+
+def test_lora_forgetting_finding_reads_the_multiple_choice_delta_first():
+    """Biderman et al. measure forgetting with likelihood tasks: the MC delta wins over greedy EM."""
+    from harness.report.analysis import canonical
+    from harness.report.findings import literature
+
+    def rec(name, em_delta, mc_delta):
+        return canonical({"candidate": name, "technique": name, "metrics": {
+            "forgetting.probes.em": {"value": em_delta, "higher_is_better": True},
+            "forgetting.probes.mc_acc": {"value": mc_delta, "higher_is_better": True}},
+            "comparisons": {"probes.mc_acc": {"full": {"p_value": 0.2}}} if name == "lora" else {}})
+    rows = {r["id"]: r for r in literature([rec("lora", -1.0, -0.05), rec("full", -0.9, -0.15)], "en")}
+    assert rows["lora_forgets_less"]["measured"] == "Forgetting Δ probe MC acc.: lora -0.05 vs full -0.15 (p = 0.2)"
+    assert rows["lora_forgets_less"]["verdict"] == "inconclusive"

@@ -32,12 +32,13 @@ RECORD_KEYS: dict[str, tuple[str, ...]] = {
     "probe_acc": ("probes.em",), "probe_mc_acc": ("probes.mc_acc",),
     "ppl_general": ("general.ppl",), "ppl_domain": ("domain.ppl",),
     "forgetting_delta": ("forgetting.probes.em", "forgetting.probes.mc_acc"),
+    "forgetting_mc_delta": ("forgetting.probes.mc_acc",),
     "leak_rate": ("privacy.leak_rate",), "exposure": ("privacy.exposure",),
     "latency_p50": ("latency.p50_s",), "latency_p95": ("latency.p95_s",),
     "retrieval_share": ("latency.retrieval_share",), "tokens_per_s": ("latency.tokens_per_s",),
 }
 # Paired tests of the probes score the same items as the forgetting deltas (the base cancels out).
-COMPARISON_ALSO = {"probe_acc": "forgetting_delta"}
+COMPARISON_ALSO = {"probe_acc": "forgetting_delta", "probe_mc_acc": "forgetting_mc_delta"}
 
 
 def canonical(record: dict) -> dict:

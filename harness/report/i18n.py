@@ -195,6 +195,7 @@ METRIC_INFO: dict[str, tuple[str, str, str]] = {
     "ppl_general": ("Perplexity, general", "通用困惑度", "ppl"),
     "ppl_domain": ("Perplexity, domain", "领域困惑度", "ppl"),
     "forgetting_delta": ("Forgetting Δ probe acc.", "遗忘（探针准确率变化）", "delta"),
+    "forgetting_mc_delta": ("Forgetting Δ probe MC acc.", "遗忘（探针选择题准确率变化）", "delta"),
     "leak_rate": ("Canary leak rate", "金丝雀泄露率", "prop"),
     "exposure": ("Canary exposure", "金丝雀暴露度", "score"),
     "latency_p50": ("Latency p50", "延迟 p50", "seconds"),
