@@ -21,7 +21,10 @@ from tinymodels import make_tiny_llama
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "tests" / "fixtures" / "suites" / "mini-en"
-OVERRIDES = ["train.max_steps=6", "train.batch_size=4", "train.checkpoint_every=3", "train.eval_every=0"]
+OVERRIDES = ["train.max_steps=6", "train.batch_size=4", "train.checkpoint_every=3", "train.eval_every=0",
+             "distill.mode=both"]  # the teacher both answers and gives soft targets inside the launch
+TECHNIQUES = (("lora", "adapter/adapter_model.safetensors"), ("full", "model/model.safetensors"),
+              ("distill", "model/model.safetensors"))
 
 CHILD = """
 import json, os, sys
@@ -43,7 +46,7 @@ model, cache, suite = sys.argv[1:4]
 cfg = load_config(None, json.loads(sys.argv[4]) + ["cache_dir=" + cache])
 ctx = BuildContext(base_model=model, suite=load_suite(suite), config=cfg, seed=3, out_dir=Path("."))
 out = {"rank": int(os.environ["RANK"]), "world": int(os.environ["WORLD_SIZE"])}
-for technique in ("lora", "full"):
+for technique in ("lora", "full", "distill"):
     seen.clear()
     out[technique] = build_or_load(technique, ctx)[1]
     out[technique + "_seen"] = list(seen)
@@ -58,20 +61,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _launch(tmp_path: Path, model: Path, cache: Path) -> list[dict]:
+def _launch(tmp_path: Path, model: Path, cache: Path, overrides: list[str]) -> list[dict]:
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
            "--main_process_port", str(_free_port()),
-           str(script), str(model), str(cache), str(SUITE), json.dumps(OVERRIDES)]
+           str(script), str(model), str(cache), str(SUITE), json.dumps(overrides)]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     return [json.loads((tmp_path / f"result-{rank}.json").read_text()) for rank in (0, 1)]
 
 
-def _one_process_weights(model: Path, cache: Path) -> dict:
+def _one_process_weights(model: Path, cache: Path, overrides: list[str]) -> dict:
     """The same builds in this process (no launcher): the reference the 2-process run must match."""
     import torch
     from safetensors.torch import load_file
@@ -81,10 +84,10 @@ def _one_process_weights(model: Path, cache: Path) -> dict:
     from harness.protocols import BuildContext
     from harness.suites import load_suite
     torch.set_num_threads(1)
-    cfg = load_config(None, OVERRIDES + [f"cache_dir={cache}"])
+    cfg = load_config(None, overrides + [f"cache_dir={cache}"])
     ctx = BuildContext(base_model=str(model), suite=load_suite(str(SUITE)), config=cfg, seed=3, out_dir=Path("."))
     out = {}
-    for technique, file in (("lora", "adapter/adapter_model.safetensors"), ("full", "model/model.safetensors")):
+    for technique, file in TECHNIQUES:
         folder = Path(build_or_load(technique, ctx)[1]["artifact"]["path"])
         out[technique] = load_file(str(folder / file))
     return out
@@ -100,18 +103,20 @@ def test_two_processes_train_the_global_batch_and_publish_one_artifact(tmp_path)
     from harness.config import TrainConfig
     from harness.training import schedule
     model = make_tiny_llama(tmp_path / "base", seed=5)
+    student = make_tiny_llama(tmp_path / "student", seed=6, hidden=32, tokenizer_dir=model)
+    overrides = OVERRIDES + [f"student_model={student}"]
     cache = tmp_path / "cache2"
-    rank0, rank1 = _launch(tmp_path, model, cache)
+    rank0, rank1 = _launch(tmp_path, model, cache, overrides)
     assert (rank0["rank"], rank1["rank"], rank0["world"]) == (0, 1, 2)
 
     # data: per step, process 0 reads the first half of the global batch and process 1 the second
     order = schedule(10, TrainConfig(max_steps=6, batch_size=4), 3)  # mini-en has 10 pairs
-    for technique in ("lora", "full"):
+    for technique, _ in TECHNIQUES:  # distill: the teacher's answers to the same 10 questions
         assert rank0[technique + "_seen"] == [i for k in range(6) for i in order[4 * k:4 * k + 2]]
         assert rank1[technique + "_seen"] == [i for k in range(6) for i in order[4 * k + 2:4 * k + 4]]
 
-    one = _one_process_weights(model, tmp_path / "cache1")
-    for technique, file in (("lora", "adapter/adapter_model.safetensors"), ("full", "model/model.safetensors")):
+    one = _one_process_weights(model, tmp_path / "cache1", overrides)
+    for technique, file in TECHNIQUES:
         # exactly one published folder, nothing left half-built, both processes report it
         folders = sorted(p.name for p in (cache / technique).iterdir())
         assert len(folders) == 1 and not folders[0].endswith(".partial"), folders
