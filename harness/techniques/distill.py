@@ -1,4 +1,4 @@
-"""Distillation: a small student learns from a fine-tuned larger teacher with the same tokenizer.
+"""Distillation: a small student learns from a fine-tuned larger teacher.
 
 Teacher: the larger base (ctx.base_model) fully fine-tuned on the suite -- the cached `full`
 artifact, built first if needed. Student: ctx.student_model / cfg.student_model.
@@ -59,11 +59,10 @@ class Distill:
         teacher, teacher_fields = build_or_load("full", dataclasses.replace(ctx, force=False))
         extra = {"teacher": {"path": teacher_fields["artifact"]["path"], "key": teacher_fields["artifact"]["key"]},
                  "student_model": student}
-        pairs = teacher_answers(teacher, ctx.suite.train) if cfg.distill.mode in ("black", "both") else None
-        if cfg.distill.mode == "black":
-            return {**build_full(ctx, student, pairs=pairs), **extra}
-        model, _ = teacher.language_model()
-        return {**build_full(ctx, student, pairs=pairs, teacher=model, temperature=cfg.distill.temperature,
+        mode = cfg.distill.mode
+        pairs = teacher_answers(teacher, ctx.suite.train) if mode in ("black", "both") else None  # None: references
+        soft = None if mode == "black" else teacher.language_model()[0]  # None: hard labels only
+        return {**build_full(ctx, student, pairs=pairs, teacher=soft, temperature=cfg.distill.temperature,
                              alpha=cfg.distill.alpha), **extra}
 
     def load(self, artifact_dir: Path, ctx: BuildContext):
