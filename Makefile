@@ -35,7 +35,8 @@ demo: setup
 	$(RF) advise $(DEMO_ANSWERS) -o runs/$(DEMO_RUN)-plan.yaml
 	$(RF) base build --size default
 	$(RF) run --plan runs/$(DEMO_RUN)-plan.yaml --suite shopco-en --base-model default --run-id $(DEMO_RUN)
-	$(RF) report runs/$(DEMO_RUN) -o reports/$(DEMO_RUN).html
+	$(RF) report runs/$(DEMO_RUN)
+	@echo "the report: runs/$(DEMO_RUN)/report.html (open it in a browser; CSV and JSON beside it)"
 
 bench: setup
 	$(RF) bench

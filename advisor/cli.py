@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from harness.errors import UserError
+from rightfit.errors import UserError
 
 LANG = click.Choice(["en", "zh"])
 
@@ -53,7 +53,7 @@ def ask(output: str, lang: str) -> None:
     import yaml
 
     from advisor.questionnaire import load_questionnaire
-    from harness.config import atomic_write
+    from rightfit.files import atomic_write
 
     questions = load_questionnaire()
     answers = {qid: _ask_one(q, i, len(questions), lang) for i, (qid, q) in enumerate(questions.items(), 1)}
@@ -84,10 +84,11 @@ def advise(answers_file, as_json, lang, plan_path, model_size, gpu_gb, seq_len, 
 
     import yaml
 
-    from advisor.plan import advise as build_advice, plan_of
+    from advisor.plan import advise as build_advice
+    from advisor.plan import plan_of
     from advisor.questionnaire import load_answers
     from advisor.render import render
-    from harness.config import atomic_write
+    from rightfit.files import atomic_write
 
     answers, defaults_used = load_answers(answers_file)
     advice = build_advice(answers, defaults_used, lang, model_size=model_size, gpu_gb=gpu_gb,

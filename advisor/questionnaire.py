@@ -2,7 +2,7 @@
 
 Answers come from a YAML file (`rightfit advise`) or from typed text (`rightfit ask`); both go
 through :func:`check_value`, so a value is accepted or refused the same way everywhere. Every
-refusal is a :class:`~harness.errors.UserError`: one sentence naming the file (and line), the
+refusal is a :class:`~rightfit.errors.UserError`: one sentence naming the file (and line), the
 question and the values it allows.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from harness.errors import UserError
+from rightfit.errors import UserError
 
 HERE = Path(__file__).resolve().parent
 QUESTIONNAIRE = HERE / "questionnaire.yaml"
@@ -95,7 +95,7 @@ def load_answers(path: str | Path) -> tuple[dict[str, Any], list[str]]:
         UserError: missing or empty file, malformed YAML, not a mapping, unknown question id,
             a value of the wrong type, out of range or not among the choices.
     """
-    from harness.config import load_yaml
+    from rightfit.files import load_yaml
 
     questions = load_questionnaire()
     data, lines = load_yaml(path)

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from advisor.questionnaire import check_value, load_questionnaire
-from harness.errors import UserError
+from rightfit.errors import UserError
 
 RULES = Path(__file__).resolve().parent / "rules.yaml"
 TECHNIQUES = ("prompt", "rag", "lora", "qlora", "full", "distill", "rag_lora")

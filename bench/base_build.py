@@ -26,7 +26,7 @@ BUDGET_S = {"tiny": 60.0, "default": 300.0}
 
 
 def timed_build(size: str, parallel: bool) -> dict:
-    from harness.basemodel import build_base_models
+    from harness.basemodels.build import build_base_models
     with tempfile.TemporaryDirectory(prefix="rightfit-base-bench-") as tmp:
         t0 = time.perf_counter()
         log = build_base_models(size, Path(tmp) / "build", parallel=parallel)
@@ -42,7 +42,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="tiny,default")
     args = ap.parse_args()
-    from harness import ui
+    from rightfit import ui
     ui.set_quiet(True)
     out = {}
     for size in [s.strip() for s in args.sizes.split(",") if s.strip()]:

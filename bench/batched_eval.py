@@ -1,7 +1,7 @@
 """Batched evaluation vs one question at a time: the speed ratio (target >= 4x).
 
 The same candidate (prompt-only: the base model with the project's prompt template) answers
-the same test questions of a suite through :func:`harness.evaluate.score_part`, once with
+the same test questions of a suite through :func:`harness.evaluation.evaluate.score_part`, once with
 ``decode.batch_size = B`` and once with ``decode.batch_size = 1``, greedy. The runs are
 interleaved and each timed as a median; the JSON also records how many answers agree between
 the two (left padding can flip a near-tie of the greedy argmax, rarely).
@@ -20,9 +20,9 @@ def main() -> None:
     import torch
 
     from harness.config import RunConfig
-    from harness.evaluate import score_part
+    from harness.evaluation.evaluate import score_part
     from harness.suites import load_suite
-    from harness.techniques.common import ModelCandidate
+    from harness.techniques.candidate import ModelCandidate
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model")

@@ -21,7 +21,7 @@ sys.path.insert(0, str(REPO))
 
 
 def built_base_teacher() -> Path | None:
-    from harness.basemodel import cache_dir
+    from harness.basemodels.build import cache_dir
     for size in ("default", "tiny"):
         folder = cache_dir(size)
         if (folder / "build.json").exists():
@@ -93,8 +93,9 @@ def interleaved(fns: list, repeats: int = 5) -> list[tuple]:
 
 
 def write_result(name: str, data: dict) -> Path:
-    from harness.config import atomic_write
     import torch
+
+    from rightfit.files import atomic_write
     data = {"benchmark": name, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "machine": {"python": platform.python_version(), "torch": torch.__version__,
                         "threads": torch.get_num_threads()}, **data}

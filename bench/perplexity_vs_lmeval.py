@@ -21,7 +21,7 @@ from eval_common import REPO, interleaved, load_model, write_result
 
 
 def reference_ppl(model, tok, text: str, max_length: int) -> tuple[float, int]:
-    """Disjoint windows one at a time with the model's own loss: no code shared with harness.perplexity."""
+    """Disjoint windows one at a time with the model's own loss: no code shared with harness.modeling.score."""
     import torch
     ids = [tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id] + \
         tok(text, add_special_tokens=False)["input_ids"]
@@ -58,7 +58,8 @@ def lmeval_rolling(model, tok, text: str, max_length: int, batch_size: int):
 
 def main() -> None:
     import torch
-    from harness.perplexity import perplexity
+
+    from harness.modeling.score import perplexity
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model")

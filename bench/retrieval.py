@@ -55,7 +55,7 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from harness.retrieval import _embed, _faiss_index, bm25_tokens
+    from harness.retrieval.retriever import _embed, _faiss_index, bm25_tokens
     from harness.world import generate_suite
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -138,7 +138,7 @@ def main() -> None:
             "bm25_p50_ms<=10": min(big["bm25s"]["p50_ms"], big["rank_bm25"]["p50_ms"]) <= 10,
             "dense_p50_ms<=15": min(big["dense_flat"]["p50_ms"], big["dense_ivf"]["p50_ms"]) <= 15}
     if args.out:
-        from harness.config import atomic_write
+        from rightfit.files import atomic_write
         atomic_write(args.out, json.dumps(results, indent=1, ensure_ascii=False) + "\n")
         print(f"wrote {args.out}")
     elif full_run:
@@ -157,8 +157,8 @@ def harness_retriever_row(paths: list, docs: list[str], questions: list[str], re
 
     import numpy as np
 
-    from harness.config import RagConfig
-    from harness.retrieval import Chunk, Retriever
+    from harness.retrieval.retriever import Chunk, Retriever
+    from harness.techniques.rag import RagConfig
     chunks = [Chunk(p.stem, text, 0, len(text)) for p, text in zip(paths, docs)]
     rag = RagConfig(retriever="bm25", index="flat", bm25_backend="bm25s")
     t0 = time.perf_counter()

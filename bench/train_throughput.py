@@ -1,8 +1,8 @@
-"""Training step throughput: the harness (HF Trainer, harness.training.train) vs a bare PyTorch loop.
+"""Training step throughput: the harness (HF Trainer, harness.modeling.train.train) vs a bare PyTorch loop.
 
 Same model (a Llama of the default teacher's width), same examples, batch, learning-rate
 schedule, gradient clipping and dtype (fp32: this CPU has no native bf16), same loss
-(harness.training.kd_loss on answer tokens); runs interleaved, median of --repeats. The
+(harness.modeling.train.kd_loss on answer tokens); runs interleaved, median of --repeats. The
 ratio is harness steps/s over bare-loop steps/s (target >= 0.95), setup included, and the two
 final losses are reported to show that both loops did the same work.
 
@@ -27,11 +27,15 @@ sys.path.insert(0, str(REPO / "tests"))
 
 def main() -> None:
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, get_linear_schedule_with_warmup
+    from tinymodels import make_tiny_llama
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoTokenizer,
+        get_linear_schedule_with_warmup,
+    )
 
     from harness.config import TrainConfig
-    from harness.training import _Ordered, collate, kd_loss, schedule, train
-    from tinymodels import make_tiny_llama
+    from harness.modeling.train import _Ordered, collate, kd_loss, schedule, train
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hidden", type=int, default=256)

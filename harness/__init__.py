@@ -1,3 +1,1 @@
-"""rightfit harness: builds adaptation candidates, evaluates them, writes run records."""
-
-__version__ = "0.1.0"
+"""rightfit's harness: plan + suite + base model -> built candidates -> evaluated -> run records."""

@@ -1,65 +1,181 @@
-"""The `rightfit` command line.
-
-Light by design: `rightfit --help`, `rightfit version` and the advisor commands never import
-torch, transformers, peft or sentence-transformers (a test holds this). Heavy modules are
-imported inside the commands that need them.
-"""
+"""`rightfit run` and `rightfit bench`."""
 
 from __future__ import annotations
 
-import json
-import sys
-
 import click
 
-from harness import __version__, ui
-from harness.errors import UserError
+from rightfit.errors import UserError
 
 
-class RightfitGroup(click.Group):
-    """Turns a UserError anywhere below into one sentence on stderr and exit code 2."""
+@click.command()
+@click.argument("config", required=False, type=click.Path(dir_okay=False))
+@click.argument("overrides", nargs=-1)
+@click.option("--plan", "plan_path", type=click.Path(dir_okay=False),
+              help="An advisor plan (rightfit advise ... -o plan.yaml): its candidates are built.")
+@click.option("--suite", help="Suite name under tasks/ or a folder (same as suite=...).")
+@click.option("--candidates", help="Comma list of techniques, e.g. rag,lora,full,distill.")
+@click.option("--base-model", help="'default', 'tiny', a local model folder or a Hugging Face id in the local cache.")
+@click.option("--seeds", type=int, help="Train each fine-tuned candidate with this many seeds and aggregate.")
+@click.option("--run-id", help="Name of the run directory under runs_dir (default: a timestamp).")
+@click.option("--force", is_flag=True, help="Rebuild artifacts even when cached.")
+@click.option("--trust-remote-code", is_flag=True, help="Allow a model repository to run its own code.")
+@click.option("--max-memory", type=float, help="Refuse to train when the estimated peak exceeds this many GB.")
+@click.option("--dry-run", is_flag=True, help="Resolve and write the config, env and lock; build nothing.")
+@click.option("--help-config", is_flag=True, help="List every config field with its default and help, then exit.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable summary on stdout.")
+def run(config, overrides, plan_path, suite, candidates, base_model, seeds, run_id, force, trust_remote_code,
+        max_memory, dry_run, help_config, as_json) -> None:
+    """Build the candidates, evaluate them side by side, write runs/<run-id>/.
 
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except UserError as e:
-            click.echo(f"rightfit: error: {e.message}", err=True)
-            ctx.exit(2)
+    CONFIG is an optional YAML run configuration; OVERRIDES are key=value pairs such as
+    train.lr=1e-4 (--help-config lists every field). Examples:
 
-    def list_commands(self, ctx):  # keep the order we registered them in
-        return list(self.commands)
-
-
-@click.group(cls=RightfitGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars or progress messages.")
-def main(quiet: bool) -> None:
-    """rightfit: RAG, LoRA, full fine-tuning or distillation -- which one, for you, with proof.
-
-    Answer a questionnaire (ask), get a ranked recommendation (advise), then build and measure
-    the candidates on a task suite (run) and render a report for stakeholders (report).
+    \b
+      rightfit run --plan plan.yaml
+      rightfit run --suite shopco-en --candidates rag,lora,full,distill --base-model default
+      rightfit run cfg.yaml train.lr=1e-4 --seeds 3
     """
-    ui.set_quiet(quiet)
+    import json
 
 
-@main.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def version(as_json: bool) -> None:
-    """Print rightfit's version and the Python it runs on."""
-    info = {"rightfit": __version__, "python": sys.version.split()[0]}
-    click.echo(json.dumps(info) if as_json else f"rightfit {__version__} (Python {info['python']})")
+    from harness.config import RunConfig, load_config
+    from rightfit.files import load_yaml
+
+    if help_config:
+        from rightfit.settings import describe
+        for path, default, text in describe(RunConfig):
+            click.echo(f"{path} = {json.dumps(default)}\n    {text}")
+        return
+    from harness.records import RunDir
+
+    if config and "=" in config:  # a first argument with '=' is an override, not a file
+        overrides, config = (config, *overrides), None
+    base: dict = {}
+    plan = None
+    if plan_path:
+        plan, _ = load_yaml(plan_path)
+        base.update(plan_to_overrides(plan, plan_path))
+    flags = {"suite": suite, "candidates": candidates, "base_model": base_model, "seeds": seeds,
+             "max_memory_gb": max_memory, "trust_remote_code": trust_remote_code or None}
+    extra = [f"{k}={v}" for k, v in flags.items() if v is not None]
+    cfg = load_config(config, extra + list(overrides), base=base)
+    from harness.modeling import distributed
+    if not distributed.is_main():  # under `accelerate launch` process 0 writes the run; the others train beside it
+        _run_beside(cfg, run_id, force)
+        return
+    with RunDir(cfg.runs_dir, run_id) as rd:
+        rd.write_config(cfg)
+        if plan is not None:
+            from rightfit.files import dump_yaml
+            dump_yaml(plan, rd.path / "plan.yaml")
+        if dry_run:
+            rd.write_env([cfg.seed + i for i in range(cfg.seeds)])
+            out = {"run_dir": str(rd.path), "candidates": cfg.candidates, "dry_run": True}
+            click.echo(json.dumps(out) if as_json else f"wrote {rd.path} (dry run: nothing built)")
+            return
+        import torch  # noqa: F401  (so env.json records torch's threads)
+
+        from harness.runner import run_plan
+        records = run_plan(cfg, rd, force=force)
+        rd.write_env([cfg.seed + i for i in range(cfg.seeds)])
+    summary = [{"candidate": r["candidate"], **{k: r["metrics"].get(k, {}).get("value")
+                for k in ("test.em", "test.docs_only.em", "fresh.em", "test.style", "probes.em")}}
+               for r in records]
+    if as_json:
+        click.echo(json.dumps({"run_dir": str(rd.path), "records": summary}))
+        return
+    click.echo(f"run records written to {rd.path}/records/")
+    click.echo(f"{'candidate':<18}{'EM':>7}{'docs-only':>11}{'fresh':>8}{'style':>8}{'probes':>8}")
+    for row in summary:
+        cells = [row["test.em"], row["test.docs_only.em"], row["fresh.em"], row["test.style"], row["probes.em"]]
+        click.echo(f"{row['candidate']:<18}" + "".join(
+            f"{'n/a' if v is None else f'{v:.3f}':>{w}}" for v, w in zip(cells, (7, 11, 8, 8, 8))))
 
 
-def _register() -> None:
-    from advisor.cli import advise, ask
-    from harness.cli_base import base
-    from harness.cli_report import report
-    from harness.cli_run import bench, run
-    from harness.cli_suites import suites
-    for cmd in (ask, advise, suites, base, run, report, bench, version):
-        main.add_command(cmd)
+def _run_beside(cfg, run_id, force) -> None:
+    """A launch's process other than 0: the same builds (each training step needs every process)
+    and evaluations, with its run records in a temporary folder that is removed afterwards."""
+    import shutil
+    import tempfile
+
+    from harness.modeling import distributed
+    from harness.records import RunDir
+    from harness.runner import run_plan
+    scratch = tempfile.mkdtemp(prefix=f"rightfit-rank{distributed.rank()}-")
+    try:
+        with RunDir(scratch, run_id) as rd:
+            run_plan(cfg, rd, force=force)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
-_register()
+def plan_to_overrides(plan: dict, source: str) -> dict:
+    """The part of a RunConfig that an advisor plan decides: the candidates."""
+    if not isinstance(plan, dict) or not isinstance(plan.get("candidates"), list) or not plan["candidates"]:
+        raise UserError(f"{source}: field 'candidates' must be a non-empty list of techniques; "
+                        f"write the plan with `rightfit advise ANSWERS -o plan.yaml`.")
+    return {"candidates": list(plan["candidates"])}
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+
+BENCHMARKS = {  # name -> script under bench/ (each writes bench/results/<name>.json)
+    "cold_start": "cold_start.py",
+    "batched_eval": "batched_eval.py",
+    "perplexity_vs_lmeval": "perplexity_vs_lmeval.py",
+    "train_throughput": "train_throughput.py",
+    "retrieval": "retrieval.py",
+    "rerun": "rerun.py",
+    "base_build": "base_build.py",
+}
+
+
+@click.command()
+@click.option("--only", help="Comma list of benchmarks to run: " + ", ".join(BENCHMARKS) + ".")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def bench(only, as_json) -> None:
+    """Run the benchmarks; every figure is a ratio measured in the same run.
+
+    Results are JSON files under bench/results/ (one per benchmark) plus summary.json.
+    Benchmarks measure speed and memory as ratios against a baseline run alongside
+    (a bare PyTorch loop, one question at a time, lm-eval, rank-bm25, the first run).
+    """
+    import json
+    import subprocess
+    import sys
+    import time
+
+    from rightfit import REPO_ROOT
+    from rightfit.files import atomic_write
+
+    root = REPO_ROOT / "bench"
+    names = [n.strip() for n in only.split(",")] if only else list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        raise UserError(f"--only has unknown benchmark(s) {', '.join(unknown)}; pick from {', '.join(BENCHMARKS)}.")
+    summary_path = root / "results" / "summary.json"
+    summary = {}
+    if only and summary_path.exists():  # a partial run updates the rows it ran, keeps the others
+        try:
+            summary = json.loads(summary_path.read_text())
+        except ValueError:
+            summary = {}
+    for name in names:
+        script = root / BENCHMARKS[name]
+        if not script.exists():
+            summary[name] = {"status": "missing", "script": str(script)}
+            continue
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, str(script)], cwd=root.parent)
+        summary[name] = {"status": "ok" if proc.returncode == 0 else f"failed (exit {proc.returncode})",
+                         "seconds": round(time.perf_counter() - t0, 1)}
+        result = root / "results" / f"{name}.json"
+        if proc.returncode == 0 and result.exists():
+            summary[name]["result"] = json.loads(result.read_text())
+    atomic_write(summary_path, json.dumps(summary, indent=1) + "\n")
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        for name, row in summary.items():
+            click.echo(f"{name:<22}{row['status']:<20}{row.get('seconds', '')}")
+        click.echo(f"wrote {root / 'results' / 'summary.json'}")
+    if any(summary[name]["status"] != "ok" for name in names):
+        raise SystemExit(1)

@@ -1,11 +1,13 @@
-"""Typed run configuration: defaults, a help string per field, validation, YAML in and out.
+"""The run configuration: run-wide settings, plus the sections the registered techniques bring.
 
-Every field is declared with :func:`opt`, which stores its help text and its constraints
-(``choices``, ``min``, ``max``) in the dataclass field metadata. Validation reads that
-metadata, so a new knob is one line. A config is built from, in order: the defaults, a user
-YAML file, and ``key=value`` overrides from the command line (``train.lr=1e-4``).
+A config is built from, in order: the defaults, a user YAML file, and ``key=value`` overrides
+from the command line (``train.lr=1e-4``); every field is typed, documented and validated
+(rightfit/settings.py). Run-wide sections live here (training, decoding, evaluation); a
+technique's own section lives in its module (``lora`` in harness/techniques/lora.py, ``rag`` in
+rag.py, ...) and joins :class:`RunConfig` through the registry, so adding a technique never
+touches this file.
 
-Errors a user can cause raise :class:`~harness.errors.UserError` naming the file, the line
+Errors a user can cause raise :class:`~rightfit.errors.UserError` naming the file, the line
 (when it came from YAML) or the field path, and what to do.
 """
 
@@ -13,27 +15,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
-import typing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from harness.errors import UserError
+from harness.techniques import REGISTRY, settings_fields
+from rightfit.errors import UserError
+from rightfit.files import load_yaml
+from rightfit.settings import from_dict, opt, to_dict
 
-
-def opt(default: Any, help: str, *, choices: list | None = None, min: float | None = None,
-        max: float | None = None) -> Any:
-    """A config field with its help text and constraints."""
-    meta = {"help": help, "choices": choices, "min": min, "max": max}
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-TECHNIQUES = ["prompt", "rag", "lora", "qlora", "full", "distill", "distill_control", "rag_lora"]
+__all__ = ["RunConfig", "TrainConfig", "DecodeConfig", "EvalConfig", "load_config", "parse_override",
+           "apply_overrides", "from_dict", "to_dict", "config_section"]
 
 
 @dataclass
@@ -61,45 +54,6 @@ class TrainConfig:
 
 
 @dataclass
-class LoraConfig:
-    r: int = opt(8, "LoRA rank.", min=1, max=4096)
-    alpha: int = opt(16, "LoRA scaling alpha (effective scale alpha/r).", min=1, max=65536)
-    dropout: float = opt(0.0, "Dropout on the LoRA branch.", min=0.0, max=1.0)
-    targets: str = opt("all-linear", "Modules to adapt: 'all-linear' or a comma list (q_proj,v_proj).")
-
-
-@dataclass
-class RagConfig:
-    retriever: str = opt("bm25", "Retriever: BM25, dense (MiniLM + FAISS) or hybrid (reciprocal-rank fusion).",
-                         choices=["bm25", "dense", "hybrid"])
-    index: str = opt("flat", "FAISS index for dense retrieval; IVF/HNSW for large corpora.",
-                     choices=["flat", "ivf", "hnsw"])
-    bm25_backend: str = opt("auto", "BM25 scorer: rank-bm25 (reference) or bm25s (same tokens and Okapi scores, "
-                            "precomputed sparse index: 0.3 ms vs 45 ms per query at 10k chunks); "
-                            "auto picks bm25s from 4000 chunks.", choices=["auto", "rank-bm25", "bm25s"])
-    chunk_tokens: int = opt(96, "Chunk size in tokens.", min=8, max=32768)
-    chunk_overlap: int = opt(16, "Overlap between consecutive chunks in tokens.", min=0, max=16384)
-    top_k: int = opt(1, "Chunks put in the prompt. 1 for the self-built base (it reads one sheet reliably: "
-                         "97.1% with the gold sheet alone, 39.2% beside a second sheet); real models usually take 3-5.",
-                     min=1, max=100)
-    train_with_context: bool = opt(True, "RAG+LoRA: train the adapter with retrieved context in the prompt.")
-
-
-@dataclass
-class DistillConfig:
-    mode: str = opt("black", "black: the student learns the teacher's generated answers (sequence-level, any "
-                    "tokenizer); white: KL to the teacher's soft targets on the reference answers (same tokenizer); "
-                    "both: that KL on the teacher's answers. On shopco-en (3 seeds, 12 epochs) black beat the "
-                    "hard-label control (+0.018 EM), both matched it (+0.007), white trailed it (-0.010).",
-                    choices=["white", "black", "both"])
-    temperature: float = opt(1.0, "Softmax temperature T for soft targets (loss scaled by T^2). T=2 on a "
-                             "4,000-token vocabulary put 47% of the teacher's mass outside its top 10 (EM -0.132 "
-                             "vs -0.029 at T=1).", min=0.05, max=100.0)
-    alpha: float = opt(0.5, "Weight of the soft-target KL term; 1-alpha goes to hard-label cross-entropy.",
-                       min=0.0, max=1.0)
-
-
-@dataclass
 class DecodeConfig:
     strategy: str = opt("greedy", "Decoding: greedy, beam search or sampling.", choices=["greedy", "beam", "sample"])
     max_new_tokens: int = opt(24, "Tokens generated per answer at most.", min=1, max=8192)
@@ -117,163 +71,41 @@ class EvalConfig:
     max_questions: int = opt(0, "Evaluate at most N questions per part (0 = all).", min=0)
 
 
-@dataclass
-class RunConfig:
-    suite: str = opt("shopco-en", "Suite name under tasks/ or a path to a suite folder.")
-    base_model: str = opt("default", "Base model: 'default'/'tiny' (self-built) or a Hugging Face id or local path.")
-    student_model: str = opt("", "Smaller student for distillation (same tokenizer); empty = the self-built student.")
-    candidates: list = opt(["prompt", "rag", "lora", "full"], "Techniques to build and compare.", choices=TECHNIQUES)
-    seed: int = opt(0, "Base random seed.", min=0)
-    seeds: int = opt(1, "Repeat training with this many seeds and aggregate.", min=1, max=100)
-    runs_dir: str = opt("runs", "Where run records are written.")
-    cache_dir: str = opt(".rightfit/cache", "Where built artifacts are cached.")
-    max_memory_gb: float = opt(0.0, "Refuse to train when the estimated peak exceeds this (0 = no limit).", min=0.0)
-    trust_remote_code: bool = opt(False, "Allow model repositories to run their own code.")
-    few_shot: int = opt(0, "Prompt-only: training pairs shown as examples before each question.", min=0, max=64)
-    train: TrainConfig = field(default_factory=TrainConfig, metadata={"help": "Training settings."})
-    lora: LoraConfig = field(default_factory=LoraConfig, metadata={"help": "LoRA settings."})
-    rag: RagConfig = field(default_factory=RagConfig, metadata={"help": "Retrieval settings."})
-    distill: DistillConfig = field(default_factory=DistillConfig, metadata={"help": "Distillation settings."})
-    decode: DecodeConfig = field(default_factory=DecodeConfig, metadata={"help": "Decoding settings."})
-    eval: EvalConfig = field(default_factory=EvalConfig, metadata={"help": "Evaluation settings."})
-
-    def __post_init__(self):
-        if self.rag.chunk_overlap >= self.rag.chunk_tokens:
-            raise UserError(f"field 'rag.chunk_overlap' ({self.rag.chunk_overlap}) must be smaller than "
-                            f"'rag.chunk_tokens' ({self.rag.chunk_tokens}); lower the overlap.")
+def _section(cls: type, help: str) -> Any:
+    return field(default_factory=cls, metadata={"help": help})
 
 
-# ---------------------------------------------------------------- building from plain data
-
-def _is_dataclass_type(tp: Any) -> bool:
-    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
-
-
-def _type_name(tp: Any) -> str:
-    return {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list"}.get(
-        tp, getattr(tp, "__name__", str(tp)))
-
-
-def _coerce(value: Any, tp: Any, where: str) -> Any:
-    """Check `value` against the annotated type; ints are accepted for floats, nothing else."""
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if tp is bool and not isinstance(value, bool):
-        raise UserError(f"{where} must be true or false, not {value!r}; fix the value.")
-    if tp in (int, float) and (isinstance(value, bool) or not isinstance(value, tp)):
-        raise UserError(f"{where} must be {_type_name(tp)}, not {value!r}; fix the value.")
-    if tp is str and not isinstance(value, str):
-        raise UserError(f"{where} must be a string, not {value!r}; quote it or fix the value.")
-    if tp is list:
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
-        if not isinstance(value, list):
-            raise UserError(f"{where} must be a list, not {value!r}; write it as [a, b] or a,b.")
-    return value
+# Run-wide fields, then the training section, the techniques' own sections (registry order) and
+# decoding/evaluation: the order config.resolved.yaml is written in.
+_RUN_FIELDS = [
+    ("suite", str, opt("shopco-en", "Suite name under tasks/ or a path to a suite folder.")),
+    ("base_model", str, opt("default", "Base model: 'default'/'tiny' (self-built) or a Hugging Face id or local path.")),
+    ("student_model", str, opt("", "Smaller student for distillation; empty = the self-built student.")),
+    ("candidates", list, opt(["prompt", "rag", "lora", "full"], "Techniques to build and compare.",
+                             choices=list(REGISTRY))),
+    ("seed", int, opt(0, "Base random seed.", min=0)),
+    ("seeds", int, opt(1, "Repeat training with this many seeds and aggregate.", min=1, max=100)),
+    ("runs_dir", str, opt("runs", "Where run records are written.")),
+    ("cache_dir", str, opt(".rightfit/cache", "Where built artifacts are cached.")),
+    ("max_memory_gb", float, opt(0.0, "Refuse to train when the estimated peak exceeds this (0 = no limit).", min=0.0)),
+    ("trust_remote_code", bool, opt(False, "Allow model repositories to run their own code.")),
+    ("train", TrainConfig, _section(TrainConfig, "Training settings.")),
+    *settings_fields(),
+    ("decode", DecodeConfig, _section(DecodeConfig, "Decoding settings.")),
+    ("eval", EvalConfig, _section(EvalConfig, "Evaluation settings.")),
+]
+RunConfig = dataclasses.make_dataclass("RunConfig", _RUN_FIELDS, namespace={
+    "__doc__": "Everything a run reads: see each field's help (harness/config.py and the techniques' sections).",
+    "__module__": __name__})
 
 
-def _check(value: Any, meta: dict, where: str) -> None:
-    choices, lo, hi = meta.get("choices"), meta.get("min"), meta.get("max")
-    items = value if isinstance(value, list) else [value]
-    if choices:
-        for item in items:
-            if item not in choices:
-                raise UserError(f"{where} has {item!r}, which is not one of {', '.join(map(str, choices))}; "
-                                f"pick one of those.")
-    if lo is not None and value < lo:
-        raise UserError(f"{where} is {value}, below its minimum {lo}; raise it.")
-    if hi is not None and value > hi:
-        raise UserError(f"{where} is {value}, above its maximum {hi}; lower it.")
+def config_section(cfg: Any, name: str) -> Any:
+    """A section (or top-level field) of a config as plain data, for records and cache keys."""
+    value = getattr(cfg, name, None)
+    return to_dict(value) if dataclasses.is_dataclass(value) else value
 
 
-def from_dict(cls: type, data: Any, source: str = "config", lines: dict | None = None, prefix: str = "",
-              overridden: frozenset = frozenset()) -> Any:
-    """Build dataclass `cls` from nested dicts, validating every field.
-
-    Args:
-        cls: the dataclass type.
-        data: a mapping (from YAML or JSON).
-        source: the file the data came from, for messages.
-        lines: field path -> line number in `source` (from :func:`load_yaml`).
-        prefix: field path of `cls` inside the root config.
-        overridden: field paths set by `key=value` on the command line.
-
-    Raises:
-        UserError: unknown field, wrong type, out-of-range value.
-    """
-    lines = lines or {}
-
-    def where(path: str) -> str:
-        if path in overridden:
-            return f"command-line override '{path}'"
-        line = lines.get(path)
-        return f"{source}{f':{line}' if line else ''}: field '{path}'"
-
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise UserError(f"{where(prefix or '<root>')} must be a mapping of field: value; fix the YAML.")
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    kwargs = {}
-    for key, value in data.items():
-        path = f"{prefix}{key}"
-        if key not in known:
-            raise UserError(f"{where(path)} is unknown; valid fields here are {', '.join(known)}.")
-        tp = hints[key]
-        if _is_dataclass_type(tp):
-            kwargs[key] = from_dict(tp, value, source, lines, f"{path}.", overridden)
-            continue
-        value = _coerce(value, tp, where(path))
-        _check(value, dict(known[key].metadata), where(path))
-        kwargs[key] = value
-    try:
-        return cls(**kwargs)
-    except UserError as e:
-        if source != "config" and not e.message.startswith(source):
-            raise UserError(f"{source}: {e.message}") from None
-        raise
-
-
-def to_dict(obj: Any) -> dict:
-    return dataclasses.asdict(obj)
-
-
-# ---------------------------------------------------------------- YAML with line numbers
-
-def _line_map(node: yaml.Node, prefix: str = "", out: dict | None = None) -> dict:
-    out = {} if out is None else out
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            path = f"{prefix}{key_node.value}"
-            out[path] = key_node.start_mark.line + 1
-            _line_map(value_node, f"{path}.", out)
-    return out
-
-
-def load_yaml(path: str | os.PathLike) -> tuple[Any, dict]:
-    """Read a YAML file; return (data, field path -> line number).
-
-    Raises:
-        UserError: missing file, unreadable bytes, malformed YAML.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: file not found; check the path.")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise UserError(f"{path}: not UTF-8 text (byte {e.start}); save the file as UTF-8.") from None
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise UserError(f"{path}{line}: malformed YAML ({problem}); fix the syntax there.") from None
-    return data, (_line_map(node) if node is not None else {})
-
+# ---------------------------------------------------------------- file + overrides
 
 def parse_override(text: str) -> tuple[str, Any]:
     """`train.lr=1e-4` -> ("train.lr", 0.0001); the value is parsed as YAML."""
@@ -310,8 +142,8 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
 
 
 def load_config(path: str | os.PathLike | None = None, overrides: list[str] | None = None,
-                base: dict | None = None) -> RunConfig:
-    """Defaults <- `base` <- YAML file <- `key=value` overrides, validated."""
+                base: dict | None = None) -> Any:
+    """Defaults <- `base` <- YAML file <- `key=value` overrides, validated: a RunConfig."""
     data, lines, source = dict(base or {}), {}, "config"
     if path is not None:
         file_data, lines = load_yaml(path)
@@ -324,39 +156,3 @@ def load_config(path: str | os.PathLike | None = None, overrides: list[str] | No
     overridden = frozenset(parse_override(t)[0] for t in overrides or [])
     data = apply_overrides(data, overrides or [])
     return from_dict(RunConfig, data, source=source, lines=lines, overridden=overridden)
-
-
-def dump_yaml(data: Any, path: str | os.PathLike) -> None:
-    atomic_write(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-
-
-def atomic_write(path: str | os.PathLike, text: str | bytes) -> None:
-    """Write to a temp file in the same folder, then rename: never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(text, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def describe(cls: type = RunConfig, prefix: str = "") -> list[tuple[str, Any, str]]:
-    """(field path, default, help) for every field: the source of `rightfit run --help-config`."""
-    rows = []
-    defaults = cls()
-    for f in dataclasses.fields(cls):
-        value = getattr(defaults, f.name)
-        if dataclasses.is_dataclass(value):
-            rows += describe(type(value), f"{prefix}{f.name}.")
-        else:
-            rows.append((f"{prefix}{f.name}", value, f.metadata.get("help", "")))
-    return rows
-

@@ -9,7 +9,7 @@ A run writes ``runs/<run-id>/``::
     .lock                  held while the run is in progress
 
 The report renders only from these files, so it can be rebuilt without re-running anything.
-Files are written to a temp name and renamed (:func:`harness.config.atomic_write`).
+Files are written to a temp name and renamed (:func:`rightfit.files.atomic_write`).
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ import sys
 from pathlib import Path
 from typing import Any, TypedDict
 
-from harness.config import RunConfig, atomic_write, dump_yaml, to_dict
-from harness.errors import UserError
+from rightfit.errors import UserError
+from rightfit.files import FileLock, dump_yaml, now_iso, write_json
+from rightfit.settings import to_dict
 
 SCHEMA_VERSION = 1
 
@@ -109,10 +110,6 @@ class EnvRecord(TypedDict, total=False):
     created: str
 
 
-def now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
 def new_run_id(prefix: str = "run") -> str:
     return f"{prefix}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid() % 10000:04d}"
 
@@ -160,10 +157,6 @@ def collect_env(seeds: list[int]) -> EnvRecord:
         gpu=gpu, seeds=list(seeds), git_commit=_git_commit(), hostname=socket.gethostname(), created=now_iso())
 
 
-def write_json(path: str | os.PathLike, data: Any) -> None:
-    atomic_write(path, json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n")
-
-
 class RunDir:
     """A run directory, locked while in use.
 
@@ -175,46 +168,25 @@ class RunDir:
         self.run_id = run_id or new_run_id()
         self.path = Path(root) / self.run_id
         self.lock_path = self.path / ".lock"
-        self.stale_lock_taken_over: dict | None = None
+        self._lock = FileLock(self.lock_path)
+        self.stale_lock_taken_over: dict | None = None  # what a killed earlier holder left in the lock file
 
     # -- lock
     def __enter__(self) -> "RunDir":
         self.path.mkdir(parents=True, exist_ok=True)
         (self.path / "records").mkdir(exist_ok=True)
-        self._acquire()
+        self._lock.acquire("is using this run directory", "wait for it or pick another --run-id")
+        self.stale_lock_taken_over = self._lock.previous
         return self
 
     def __exit__(self, *exc) -> None:
         self.release()
 
-    def _acquire(self) -> None:
-        mine = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": now_iso()})
-        for _ in range(2):
-            try:
-                fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                holder = read_lock(self.lock_path)
-                if holder is not None and lock_is_live(holder):
-                    raise UserError(
-                        f"{self.path}: another rightfit process (pid {holder.get('pid')}, started "
-                        f"{holder.get('started')}) is using this run directory; wait for it or pick another "
-                        f"--run-id.") from None
-                # Stale: its process is gone. Remove and retry once.
-                self.stale_lock_taken_over = holder or {}
-                self.lock_path.unlink(missing_ok=True)
-                continue
-            with os.fdopen(fd, "w") as f:
-                f.write(mine)
-            return
-        raise UserError(f"{self.lock_path}: could not take the run lock; remove the file if no run is active.")
-
     def release(self) -> None:
-        holder = read_lock(self.lock_path)
-        if holder and holder.get("pid") == os.getpid():
-            self.lock_path.unlink(missing_ok=True)
+        self._lock.release()
 
     # -- contents
-    def write_config(self, cfg: RunConfig) -> None:
+    def write_config(self, cfg: Any) -> None:
         dump_yaml(to_dict(cfg), self.path / "config.resolved.yaml")
 
     def write_env(self, seeds: list[int]) -> EnvRecord:
@@ -230,34 +202,6 @@ class RunDir:
         out = self.path / "records" / subdir / f"{safe_name(record['candidate'])}.json"
         write_json(out, record)
         return out
-
-
-def read_lock(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def lock_is_live(holder: dict) -> bool:
-    """True when the lock's process still runs on this host."""
-    if holder.get("host") != socket.gethostname():
-        return True  # cannot check another host's process: assume live
-    pid = holder.get("pid")
-    if not isinstance(pid, int):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (killed, not yet reaped) is not live.
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-        return state != "Z"
-    except OSError:
-        return True
 
 
 def safe_name(name: str) -> str:

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from advisor.plan import PLAN_KEYS
 from advisor.questionnaire import load_questionnaire
-from harness.cli import main
+from rightfit.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "advisor" / "examples"

@@ -9,7 +9,7 @@ import pytest
 from advisor.engine import evaluate, holds
 from advisor.questionnaire import complete, load_questionnaire
 from advisor.rule_table import TECHNIQUES, check_table, load_rules
-from harness.errors import UserError
+from rightfit.errors import UserError
 
 
 def _table_with(rule: dict) -> dict:

@@ -15,13 +15,14 @@ import pytest
 DAY = 86400
 
 
-def partial(root: Path, name: str, age_days: float, lock_pid: int | None = None, host: str = "") -> Path:
-    """A <root>/lora/<name>.partial with a checkpoint file, everything aged `age_days`."""
+def partial(root: Path, name: str, age_days: float, lock_pid: int | None = None) -> Path:
+    """A <root>/lora/<name>.partial with a checkpoint file, everything aged `age_days`; with
+    `lock_pid`, the lock file a killed builder left behind (its content, no process holding it)."""
     work = root / "lora" / f"{name}.partial"
     (work / "checkpoints" / "step-4").mkdir(parents=True)
     (work / "checkpoints" / "step-4" / "adapter.bin").write_bytes(b"\0" * 16)
     if lock_pid is not None:
-        (work / ".lock").write_text(json.dumps({"pid": lock_pid, "host": host or socket.gethostname(),
+        (work / ".lock").write_text(json.dumps({"pid": lock_pid, "host": socket.gethostname(),
                                                 "started": "2026-01-01T00:00:00Z"}))
     stamp = time.time() - age_days * DAY
     for path in [work, *work.rglob("*")]:
@@ -36,11 +37,14 @@ def dead_pid() -> int:
 
 
 def test_stale_partials_go_locked_and_recent_ones_stay(tmp_path, capsys):
-    from harness.artifacts import clean_stale_partials
+    from harness.cache import BUILDING, clean_stale_partials
+    from rightfit.files import FileLock
     old = partial(tmp_path, "old", 8)
     killed = partial(tmp_path, "killed", 30, lock_pid=dead_pid())  # a build killed a month ago
-    building = partial(tmp_path, "building", 30, lock_pid=os.getpid())  # a live process holds the lock
-    elsewhere = partial(tmp_path, "elsewhere", 30, lock_pid=1, host="another-host")  # cannot check: keep
+    building = partial(tmp_path, "building", 30)
+    held = FileLock(building / ".lock").acquire(BUILDING, "wait")  # a live builder holds the lock
+    os.utime(building, (time.time() - 30 * DAY,) * 2)
+    os.utime(building / ".lock", (time.time() - 30 * DAY,) * 2)
     fresh = partial(tmp_path, "fresh", 2)
     touched = partial(tmp_path, "touched", 20)
     stamp = time.time() - 1 * DAY  # a checkpoint written yesterday inside an old folder
@@ -53,17 +57,18 @@ def test_stale_partials_go_locked_and_recent_ones_stay(tmp_path, capsys):
 
     assert sorted(p.name for p in removed) == ["killed.partial", "old.partial"]
     assert not old.exists() and not killed.exists()
-    assert all(p.is_dir() for p in (building, elsewhere, fresh, touched, complete))
-    assert json.loads((building / ".lock").read_text())["pid"] == os.getpid()  # its lock untouched
+    assert all(p.is_dir() for p in (building, fresh, touched, complete))
+    assert json.loads((building / ".lock").read_text())["pid"] == os.getpid() and held.held  # its lock untouched
     err = capsys.readouterr().err
     assert "old.partial" in err and "killed.partial" in err and "30.0 days" in err and "fresh" not in err
     assert clean_stale_partials(tmp_path, older_than_days=0.5) == [fresh, touched]  # a shorter threshold: these too
+    held.release()
     assert clean_stale_partials(tmp_path / "no-such-cache") == []
 
 
 def test_a_completed_build_leaves_no_partial(tmp_path):
-    from harness.artifacts import _build, read_manifest
-    from harness.protocols import BuildContext
+    from harness.cache import _build, read_manifest
+    from harness.techniques.protocol import BuildContext
 
     class Fake:
         name = "fake"
@@ -86,7 +91,7 @@ def test_a_completed_build_leaves_no_partial(tmp_path):
 
 
 def test_run_cleans_the_cache_before_building(tmp_path, monkeypatch):
-    import harness.artifacts as artifacts
+    import harness.cache as artifacts
     from harness.config import RunConfig
     from harness.runner import run_plan
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-from harness.basemodel import SPECS, build_base_models, ensure_base_models, resolve_base_model
-from harness.basemodel_tok import value_token_report
+from harness.basemodels.build import (
+    SPECS,
+    build_base_models,
+    ensure_base_models,
+    resolve_base_model,
+)
+from harness.basemodels.tokenizer import value_token_report
 from harness.world.vocab import LANGS
 
 pytestmark = pytest.mark.slow
@@ -79,7 +83,7 @@ def test_build_is_deterministic_and_parallel_gives_the_same_bytes(tmp_path):
 def test_cli_base_build_reports_the_cached_build(tiny):
     from click.testing import CliRunner
 
-    from harness.cli import main
+    from rightfit.cli import main
     paths, log = tiny
     res = CliRunner().invoke(main, ["base", "build", "--size", "tiny", "--json"])
     assert res.exit_code == 0, res.output

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.basemodel import ensure_base_models, prebuilt_dir
-from harness.basemodel_eval import measure_properties
+from harness.basemodels.build import ensure_base_models, prebuilt_dir
+from harness.basemodels.properties import measure_properties
 
 pytestmark = pytest.mark.slow
 

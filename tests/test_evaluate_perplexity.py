@@ -8,8 +8,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from harness.perplexity import choose, loglikelihoods, perplexity, rolling_windows  # noqa: E402
 from evalmodels import overfit_tiny_llama  # noqa: E402
+
+from harness.modeling.score import choose, loglikelihoods, perplexity, rolling_windows  # noqa: E402
 
 TEXT = ("The quick brown fox jumps over the lazy dog. Question: How long is the warranty? Answer: two years. "
         "Hi there! Thanks for asking. - ShopCo Support. 退货需要十四天。保修期为两年。") * 2
@@ -116,7 +117,7 @@ def test_multiple_choice_picks_the_trained_answer(lm):
 def test_probe_multiple_choice_batches_all_choices(lm):
     from types import SimpleNamespace
 
-    from harness.evaluate import mc_examples
+    from harness.evaluation.evaluate import mc_examples
     model, tok = lm
     probes = [{"id": "p1", "question": "How long is the warranty?", "answer": "two years",
                "choices": ["lazy fox", "two years", "ShopCo dog"]},

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from harness.config import RunConfig
-from harness.evaluate import compare, evaluate_candidate
-from harness.metrics import corpus_bleu
+from harness.evaluation.compare import compare
+from harness.evaluation.evaluate import evaluate_candidate
+from harness.evaluation.metrics import corpus_bleu
 from harness.suites import load_suite
 
 FIXTURES = Path(__file__).parent / "fixtures" / "suites"
@@ -85,9 +86,8 @@ def make_cfg(**eval_overrides) -> RunConfig:
 @pytest.fixture(scope="module")
 def tiny_lm(tmp_path_factory):
     torch = pytest.importorskip("torch")
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     from tinymodels import make_tiny_llama
+    from transformers import AutoModelForCausalLM, AutoTokenizer
     torch.set_num_threads(1)
     path = make_tiny_llama(tmp_path_factory.mktemp("eval") / "m", seed=0)
     return AutoModelForCausalLM.from_pretrained(str(path)).eval(), AutoTokenizer.from_pretrained(str(path))
@@ -257,7 +257,7 @@ def test_compare_reads_the_items_of_evaluated_records(en):
 
 
 def test_choices_are_scored_in_the_answers_surface_form():
-    from harness.evaluate import choice_texts
+    from harness.evaluation.evaluate import choice_texts
     row = {"answer": "lime", "aliases": ["colour: lime"], "choices": ["coral", "lime"]}
     assert choice_texts(row) == ["colour: coral", "colour: lime"]
     assert choice_texts({"answer": "lime", "aliases": [], "choices": ["coral", "lime"]}) == ["coral", "lime"]
@@ -279,7 +279,7 @@ def test_stale_scores_changed_facts_before_the_update(en):
 
 def test_probe_multiple_choice_is_compared_pairwise():
     """`rightfit run` pairs candidates on the likelihood probes too (the format-free forgetting view)."""
-    from harness.runner import COMPARED
+    from harness.evaluation.compare import COMPARED
     assert "probes.mc_acc" in COMPARED
 
     def rec(technique, correct):

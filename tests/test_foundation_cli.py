@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from harness import __version__
-from harness.cli import main
-from harness.errors import UserError
 from harness.records import RunDir, load_run
+from rightfit import __version__
+from rightfit.cli import main
+from rightfit.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "transformers", "peft", "sentence_transformers")
@@ -42,7 +42,7 @@ def test_version_plain_and_json():
 def test_light_commands_do_not_import_heavy_modules(argv):
     code = textwrap.dedent(f"""
         import sys
-        from harness.cli import main
+        from rightfit.cli import main
         try:
             main({argv!r}, standalone_mode=False)
         except SystemExit:
@@ -59,7 +59,7 @@ def test_advise_on_example_does_not_import_heavy_modules():
     assert example.exists()
     code = textwrap.dedent(f"""
         import sys
-        from harness.cli import main
+        from rightfit.cli import main
         try:
             main(["advise", {str(example)!r}], standalone_mode=False)
         except SystemExit:
@@ -131,7 +131,7 @@ def test_ci_script_runs_make_test_only():
 
 
 def test_bench_rejects_an_unknown_benchmark_and_every_listed_script_exists():
-    from harness.cli_run import BENCHMARKS
+    from harness.cli import BENCHMARKS
     result = CliRunner().invoke(main, ["bench", "--only", "nope"])
     assert result.exit_code == 2 and "nope" in result.output and "cold_start" in result.output
     missing = [s for s in BENCHMARKS.values() if not (REPO / "bench" / s).exists()]

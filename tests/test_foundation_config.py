@@ -8,16 +8,17 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from harness.cli import main
-from harness.config import (RunConfig, describe, dump_yaml, from_dict, load_config, parse_override,
-                            to_dict)
-from harness.errors import UserError
+from harness.config import RunConfig, from_dict, load_config, parse_override, to_dict
+from rightfit.cli import main
+from rightfit.errors import UserError
+from rightfit.files import dump_yaml
+from rightfit.settings import describe
 
 
 def test_defaults_validate_and_every_field_has_help():
     cfg = RunConfig()
     assert cfg.train.lr == pytest.approx(1e-3) and cfg.train.lora_lr == pytest.approx(3e-3)
-    rows = describe()
+    rows = describe(RunConfig)
     assert len(rows) > 30
     missing = [path for path, _, help_ in rows if not help_]
     assert missing == []

@@ -7,8 +7,8 @@ import pytest
 from rouge_score import rouge_scorer
 from sacrebleu.metrics import BLEU
 
-from harness import metrics as M
-from harness.suites_rules import PARTS
+from harness.evaluation import metrics as M
+from harness.suites.rules import PARTS
 
 # ---------------------------------------------------------------- exact match and F1, by hand
 
@@ -207,7 +207,7 @@ def test_na_is_none_not_zero():
 
 
 def test_strip_style_separates_content_from_form():
-    from harness.metrics import exact_match, strip_style, style_adherence
+    from harness.evaluation.metrics import exact_match, strip_style, style_adherence
     rule = {"starts_with": "Hi there!", "ends_with": "- ShopCo Support"}
     styled = "Hi there! price: $95 - ShopCo Support"
     assert strip_style(styled, rule) == "price: $95"

@@ -16,10 +16,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from harness.cli import main
 from harness.records import load_run
-from harness.report import charts, scoring
-from harness.report.analysis import RECORD_KEYS, analyse, check_records
+from reports import charts, scoring
+from reports.analysis import RECORD_KEYS, analyse, check_records
+from rightfit.cli import main
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "run_fixture"
 CHARTS = ("pareto", "forgetting", "freshness", "overview", "loss", "resources")
@@ -257,10 +257,13 @@ def test_chinese_report_has_the_same_structure(report, tmp_path):
 
 
 def test_default_output_path(tmp_path, monkeypatch):
+    import shutil
+    run = tmp_path / "run_fixture"
+    shutil.copytree(FIXTURE, run)
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(main, ["report", str(FIXTURE), "--lang", "zh"])
-    assert result.exit_code == 0 and result.output.strip() == "reports/run_fixture.zh.html"
-    assert (tmp_path / "reports" / "run_fixture.zh.csv").exists()
+    result = CliRunner().invoke(main, ["report", str(run), "--lang", "zh"])
+    assert result.exit_code == 0 and result.output.strip() == str(run / "report.zh.html")
+    assert (run / "report.zh.csv").exists()
 
 
 @pytest.mark.parametrize("breakage, needle", [
@@ -341,7 +344,7 @@ def test_report_never_imports_heavy_modules(tmp_path):
     """Rendering reads records only: no torch, transformers, peft or sentence-transformers."""
     import subprocess
     import sys
-    code = ("import sys; from harness.report.render import build_report; "
+    code = ("import sys; from reports.render import build_report; "
             f"build_report({str(FIXTURE)!r}, {str(tmp_path / 'r.html')!r}); "
             "print(sorted(m for m in ('torch', 'transformers', 'peft', 'sentence_transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -350,7 +353,7 @@ def test_report_never_imports_heavy_modules(tmp_path):
 
 
 def test_advisor_reasons_follow_the_report_language():
-    from harness.report.analysis import localised_reasons
+    from reports.analysis import localised_reasons
     top = {"rules": ["fresh-knowledge-rag"], "reasons": ["english text from the plan"]}
     assert localised_reasons(top, "en") == ["english text from the plan"]
     (zh,) = localised_reasons(top, "zh")
@@ -364,7 +367,7 @@ def test_advisor_reasons_follow_the_report_language():
 def test_distillation_findings_follow_the_students_mode(mode, measured):
     """Hinton's soft-target finding is checked on white-box students, Kim & Rush's sequence-level
     one on students trained on the teacher's answers; a record without the field counts for both."""
-    from harness.report.findings import literature
+    from reports.findings import literature
 
     def rec(name, em, config):
         return {"candidate": name, "technique": name, "technique_config": config,
@@ -383,8 +386,8 @@ def test_distillation_findings_follow_the_students_mode(mode, measured):
 
 def test_lora_forgetting_finding_reads_the_multiple_choice_delta_first():
     """Biderman et al. measure forgetting with likelihood tasks: the MC delta wins over greedy EM."""
-    from harness.report.analysis import canonical
-    from harness.report.findings import literature
+    from reports.analysis import canonical
+    from reports.findings import literature
 
     def rec(name, em_delta, mc_delta):
         return canonical({"candidate": name, "technique": name, "metrics": {

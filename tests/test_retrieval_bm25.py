@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-
 from tinymodels import make_tiny_tokenizer
 
-from harness.config import RagConfig
+from harness.techniques.rag import RagConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGS = ("shopco-en", "shopco-zh")
@@ -20,7 +19,7 @@ def corpora(tmp_path_factory):
     """shopco-en/zh docs in 32-token chunks (about 260 per language) and their 240 test questions each."""
     from transformers import AutoTokenizer
 
-    from harness.retrieval import chunk_docs
+    from harness.retrieval.retriever import chunk_docs
     from harness.suites import load_suite
     suites = {name: load_suite(ROOT / "tasks" / name) for name in LANGS}
     texts = [t for s in suites.values() for t in s.docs.values()]
@@ -38,7 +37,7 @@ def ranking(index, questions: list[str], k: int = 5) -> list[list[tuple[str, int
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_bm25s_backend_ranks_chunks_like_rank_bm25(corpora, lang):
-    from harness.retrieval import Retriever
+    from harness.retrieval.retriever import Retriever
     chunks, questions = corpora[lang]
     assert 250 <= len(chunks) <= 300 and len(questions) == 240
     ref = Retriever.from_chunks(chunks, rag("rank-bm25"))
@@ -53,12 +52,12 @@ def test_bm25s_backend_ranks_chunks_like_rank_bm25(corpora, lang):
 
 
 def test_stock_bm25s_variants_do_not_match_rank_bm25_on_this_fixture(corpora):
-    """Why harness.bm25 fills bm25s with Okapi's scores: its built-in IDFs miss rank-bm25's floor."""
+    """Why harness.retrieval.bm25 fills bm25s with Okapi's scores: its built-in IDFs miss rank-bm25's floor."""
     import bm25s
     import numpy as np
 
-    from harness.bm25 import build_bm25, top_indices
-    from harness.retrieval import bm25_tokens
+    from harness.retrieval.bm25 import build_bm25, top_indices
+    from harness.retrieval.retriever import bm25_tokens
     chunks, questions = corpora["shopco-en"]
     tokens = [bm25_tokens(c.text) for c in chunks]
     _, ref = build_bm25(tokens, "rank-bm25")
@@ -70,9 +69,9 @@ def test_stock_bm25s_variants_do_not_match_rank_bm25_on_this_fixture(corpora):
 
 
 def test_auto_picks_bm25s_from_the_threshold_and_explicit_settings_win(corpora, monkeypatch):
-    import harness.bm25 as bm25
-    from harness.errors import UserError
-    from harness.retrieval import Retriever
+    import harness.retrieval.bm25 as bm25
+    from harness.retrieval.retriever import Retriever
+    from rightfit.errors import UserError
     assert bm25.choose_backend("auto", bm25.AUTO_BM25S_FROM - 1) == "rank-bm25"
     assert bm25.choose_backend("auto", bm25.AUTO_BM25S_FROM) == "bm25s"
     assert bm25.choose_backend("bm25s", 10) == "bm25s" and bm25.choose_backend("rank-bm25", 10 ** 6) == "rank-bm25"
@@ -88,7 +87,7 @@ def test_auto_picks_bm25s_from_the_threshold_and_explicit_settings_win(corpora, 
 def test_top_indices_sorts_by_score_then_index():
     import numpy as np
 
-    from harness.bm25 import top_indices
+    from harness.retrieval.bm25 import top_indices
     rng = np.random.default_rng(0)
     scores = rng.integers(0, 5, size=300).astype("float32")  # many ties
     full = sorted(range(300), key=lambda i: (-scores[i], i))
@@ -98,8 +97,8 @@ def test_top_indices_sorts_by_score_then_index():
 
 @pytest.mark.parametrize("backend", ["bm25s", "rank-bm25"])
 def test_saved_bm25_index_is_read_back_not_rebuilt(corpora, tmp_path, monkeypatch, backend):
-    import harness.bm25 as bm25
-    from harness.retrieval import Retriever
+    import harness.retrieval.bm25 as bm25
+    from harness.retrieval.retriever import Retriever
     chunks, questions = corpora["shopco-zh"]
     index = Retriever.from_chunks(chunks, rag(backend))
     index.save(tmp_path / "index")
@@ -117,7 +116,7 @@ def test_saved_bm25_index_is_read_back_not_rebuilt(corpora, tmp_path, monkeypatc
 
 
 def test_an_index_saved_before_backends_were_recorded_loads_as_rank_bm25(corpora, tmp_path):
-    from harness.retrieval import Retriever
+    from harness.retrieval.retriever import Retriever
     chunks, questions = corpora["shopco-en"]
     index = Retriever.from_chunks(chunks, rag("rank-bm25"))
     index.save(tmp_path)
@@ -131,8 +130,8 @@ def test_an_index_saved_before_backends_were_recorded_loads_as_rank_bm25(corpora
 def test_a_missing_bm25s_index_is_a_user_error(corpora, tmp_path):
     import shutil
 
-    from harness.errors import UserError
-    from harness.retrieval import Retriever
+    from harness.retrieval.retriever import Retriever
+    from rightfit.errors import UserError
     Retriever.from_chunks(corpora["shopco-en"][0], rag("bm25s")).save(tmp_path)
     shutil.rmtree(tmp_path / "bm25s")
     with pytest.raises(UserError, match="bm25s index is missing or broken; rebuild with --force"):

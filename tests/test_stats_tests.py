@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import stats
-from harness.metrics import corpus_bleu
+from harness.evaluation import stats
+from harness.evaluation.metrics import corpus_bleu
 
 
 def test_bootstrap_ci_contains_the_mean_and_narrows_with_n():

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from harness.cli import main
 from harness.suites import bundled_suites, load_suite, validate_suite
+from rightfit.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "suites"
 

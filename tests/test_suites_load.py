@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import UserError
 from harness.suites import PARTS, find_suite, load_suite, validate_suite
+from rightfit.errors import UserError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "suites"
 

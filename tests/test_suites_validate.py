@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from harness.cli import main
-from harness.errors import UserError
 from harness.suites import bundled_suites, load_suite, validate_suite
+from rightfit.cli import main
+from rightfit.errors import UserError
 
 BROKEN = Path(__file__).parent / "fixtures" / "broken_suites"
 

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from tinymodels import make_tiny_pair
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,8 +26,8 @@ def world(tmp_path_factory):
     import torch
     torch.set_num_threads(1)
     from harness.config import load_config
-    from harness.protocols import BuildContext
     from harness.suites import load_suite
+    from harness.techniques.protocol import BuildContext
     suite = load_suite(SUITE)
     texts = list(suite.docs.values()) + [f"Question: {p['instruction']}\nAnswer: {p['output']}" for p in suite.train]
     root = tmp_path_factory.mktemp("matrix")
@@ -43,7 +42,7 @@ def world(tmp_path_factory):
 
 def built(world, technique):
     """Build once per module (distill reuses the cached `full` teacher)."""
-    from harness.artifacts import build_or_load
+    from harness.cache import build_or_load
     if technique not in world["built"]:
         start = time.perf_counter()
         candidate, fields = build_or_load(technique, world["ctx"])
@@ -72,7 +71,7 @@ def plain_reload(technique: str, artifact: Path, world):
 
 
 def plain_prompts(technique: str, artifact: Path, tokenizer, questions, cfg, window: int):
-    from harness.retrieval import Retriever, assemble_context
+    from harness.retrieval.retriever import Retriever, assemble_context
     from harness.world.template import format_prompt
     if technique not in RETRIEVES:
         shots = (artifact / "few_shot.txt").read_text() if (artifact / "few_shot.txt").is_file() else ""
@@ -84,8 +83,11 @@ def plain_prompts(technique: str, artifact: Path, tokenizer, questions, cfg, win
 
 
 def test_registry_names_are_the_config_names():
-    from harness.config import TECHNIQUES
-    assert list(REGISTRY) == TECHNIQUES
+    import dataclasses
+
+    from harness.config import RunConfig
+    choices = next(f for f in dataclasses.fields(RunConfig) if f.name == "candidates").metadata["choices"]
+    assert list(REGISTRY) == choices
     assert {t.name for t in REGISTRY.values() if t.trains} == {"lora", "qlora", "full", "distill", "distill_control",
                                                                "rag_lora"}
 
@@ -93,8 +95,8 @@ def test_registry_names_are_the_config_names():
 @pytest.mark.slow
 @pytest.mark.parametrize("technique", list(REGISTRY))
 def test_build_answer_reload_and_learn(world, technique):
-    from harness.generation import generate
-    from harness.modeling import context_window
+    from harness.modeling.generate import generate
+    from harness.modeling.load import context_window
     candidate, fields, _ = built(world, technique)
     suite, cfg = world["suite"], world["cfg"]
     questions = [q["question"] for q in suite.test[:4]]
@@ -132,7 +134,7 @@ def test_build_answer_reload_and_learn(world, technique):
 
 @pytest.mark.slow
 def test_second_build_is_a_cache_hit_and_force_rebuilds(world):
-    from harness.artifacts import build_or_load
+    from harness.cache import build_or_load
     _, first, _ = built(world, "full")
     _, second = build_or_load("full", world["ctx"])  # how much faster a hit is: bench/rerun.py
     assert second["artifact"]["cache_hit"] is True and second["artifact"]["key"] == first["artifact"]["key"]
@@ -144,7 +146,7 @@ def test_second_build_is_a_cache_hit_and_force_rebuilds(world):
 
 @pytest.mark.slow
 def test_cache_key_changes_with_config_seed_and_suite_version(world):
-    from harness.artifacts import cache_key
+    from harness.cache import cache_key
     from harness.config import load_config
     ctx, lora = world["ctx"], REGISTRY["lora"]
     key = cache_key(lora, ctx)
@@ -178,15 +180,15 @@ def test_with_docs_reindexes_rag_and_keeps_finetuned(world):
 
 @pytest.mark.slow
 def test_black_box_distillation_trains_on_the_teachers_answers(world):
-    from harness.artifacts import build_or_load
+    from harness.cache import build_or_load
+    from harness.modeling.train import pair_question
     from harness.techniques.distill import teacher_answers
-    from harness.training import pair_question
     teacher, _, _ = built(world, "full")
     _, control, _ = built(world, "distill_control")
     cfg = world["cfg"]
     black_cfg = dataclasses.replace(cfg, distill=dataclasses.replace(cfg.distill, mode="black"))
     _, fields = build_or_load("distill", dataclasses.replace(world["ctx"], config=black_cfg))
-    pairs = teacher_answers(teacher, world["suite"].train[:3])
+    pairs = teacher_answers(teacher, world["suite"].train[:3], cfg.decode)
     longest = max(len(teacher.language_model()[1](p["output"], add_special_tokens=False)["input_ids"])
                   for p in world["suite"].train[:3])
     greedy = dataclasses.replace(cfg.decode, max_new_tokens=longest + 8)
@@ -202,8 +204,8 @@ def test_black_box_distillation_trains_on_the_teachers_answers(world):
 def test_both_mode_adds_the_teachers_soft_targets_to_black_box(world):
     """mode=both (Kim & Rush 2016: word-level KD on the teacher's own answers): with alpha 0 it
     is black-box exactly; with alpha > 0 the teacher's logits change what the student learns."""
-    from harness.artifacts import build_or_load
-    from harness.modeling import load_model
+    from harness.cache import build_or_load
+    from harness.modeling.load import load_model
     built(world, "full")
     cfg = world["cfg"]
 
@@ -221,9 +223,9 @@ def test_both_mode_adds_the_teachers_soft_targets_to_black_box(world):
     assert max(float((both_w[k] - black_w[k]).abs().max()) for k in black_w) > 1e-4
 
 def test_training_data_pairs_docs_both(world):
-    from harness.modeling import load_tokenizer
-    from harness.techniques.common import training_data
-    from harness.training import IGNORE
+    from harness.modeling.load import load_tokenizer
+    from harness.modeling.train import IGNORE
+    from harness.techniques.finetune import training_data
     tok, cfg = load_tokenizer(str(world["teacher"])), world["cfg"]
 
     def data(kind):
@@ -241,7 +243,7 @@ def test_training_data_pairs_docs_both(world):
 
 @pytest.mark.slow
 def test_a_cached_artifact_loads_its_model_only_when_used(world, monkeypatch):
-    from harness.artifacts import build_or_load
+    from harness.cache import build_or_load
     built(world, "full")
     calls = []
     monkeypatch.setattr(REGISTRY["full"], "load", lambda folder, ctx: calls.append(folder) or pytest.fail("loaded"),
@@ -259,7 +261,8 @@ def test_adapter_build_does_not_depend_on_the_processes_rng_state(world, techniq
     before (LoRA's A matrices are drawn when the adapter is created; torch seeds its default
     generator randomly per process, and a run builds candidates after other work)."""
     import torch
-    from harness.artifacts import build_or_load
+
+    from harness.cache import build_or_load
     files = []
     for i, state in enumerate((11, 12)):
         torch.manual_seed(state)

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from tinymodels import make_tiny_llama
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +20,7 @@ CHILD = """
 import json, sys, time
 import torch
 torch.set_num_threads(1)
-import harness.training as training
+import harness.modeling.train as training
 slow = float(sys.argv[3])
 plain = training.token_kd_loss
 def slowed(*a, **k):  # slows each step so the parent can kill mid-training; numerics unchanged
@@ -29,9 +28,9 @@ def slowed(*a, **k):  # slows each step so the parent can kill mid-training; num
     return plain(*a, **k)
 training.token_kd_loss = slowed
 from pathlib import Path
-from harness.artifacts import build_or_load
+from harness.cache import build_or_load
 from harness.config import load_config
-from harness.protocols import BuildContext
+from harness.techniques.protocol import BuildContext
 from harness.suites import load_suite
 cfg = load_config(None, ["train.max_steps=24", "train.batch_size=4", "train.checkpoint_every=4",
                          "train.eval_every=6", "cache_dir=" + sys.argv[2]])
@@ -55,7 +54,7 @@ def _weights(folder: Path) -> dict:
 
 @pytest.mark.slow
 def test_sigkill_mid_training_resumes_to_the_same_weights_and_losses(tmp_path):
-    from harness.training import latest_checkpoint
+    from harness.modeling.train import latest_checkpoint
     model = make_tiny_llama(tmp_path / "base", seed=5)
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     first = _run(model, straight, 0.0)

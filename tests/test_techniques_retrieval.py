@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from tinymodels import make_tiny_tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +23,7 @@ def suites(tmp_path_factory):
 
 
 def rag_cfg(**kw):
-    from harness.config import RagConfig
+    from harness.techniques.rag import RagConfig
     return RagConfig(**{"chunk_tokens": 32, "chunk_overlap": 8, **kw})
 
 
@@ -33,12 +32,12 @@ def top1_hits(index, suite) -> list[bool]:
 
 
 def test_bm25_tokens_split_chinese_into_characters_and_bigrams():
-    from harness.retrieval import bm25_tokens
+    from harness.retrieval.retriever import bm25_tokens
     assert bm25_tokens("退货期限 is 15 Days!") == ["退", "货", "期", "限", "退货", "货期", "期限", "is", "15", "days"]
 
 
 def test_chunks_are_token_windows_with_overlap_and_whole_characters(suites):
-    from harness.retrieval import chunk_docs
+    from harness.retrieval.retriever import chunk_docs
     tok, zh = suites["tok"], suites["zh"]
     chunks = chunk_docs(zh.docs, tok, size=16, overlap=4)
     assert {c.doc_id for c in chunks} == set(zh.docs)
@@ -53,7 +52,7 @@ def test_chunks_are_token_windows_with_overlap_and_whole_characters(suites):
 
 
 def test_chinese_bm25_finds_the_right_document(suites):
-    from harness.retrieval import Retriever
+    from harness.retrieval.retriever import Retriever
     index = Retriever.build(suites["zh"].docs, suites["tok"], rag_cfg())
     hits = top1_hits(index, suites["zh"])
     assert len(hits) >= 4 and sum(hits) == len(hits), hits
@@ -63,7 +62,7 @@ def test_chinese_bm25_finds_the_right_document(suites):
 @pytest.mark.slow
 @pytest.mark.parametrize("retriever,kind", [("dense", "flat"), ("dense", "hnsw"), ("hybrid", "ivf")])
 def test_dense_and_hybrid_retrieval_find_the_right_document(suites, retriever, kind):
-    from harness.retrieval import Retriever
+    from harness.retrieval.retriever import Retriever
     index = Retriever.build(suites["en"].docs, suites["tok"], rag_cfg(retriever=retriever, index=kind))
     hits = top1_hits(index, suites["en"])
     assert sum(hits) >= len(hits) - 1, hits
@@ -73,7 +72,7 @@ def test_dense_and_hybrid_retrieval_find_the_right_document(suites, retriever, k
 def test_saved_index_is_read_back_not_rebuilt(suites, tmp_path, monkeypatch):
     import rank_bm25
 
-    import harness.retrieval as retrieval
+    import harness.retrieval.retriever as retrieval
     index = retrieval.Retriever.build(suites["en"].docs, suites["tok"], rag_cfg(retriever="hybrid", index="ivf"))
     index.save(tmp_path / "index")
     questions = [q["question"] for q in suites["en"].test]
@@ -90,7 +89,7 @@ def test_saved_index_is_read_back_not_rebuilt(suites, tmp_path, monkeypatch):
 
 
 def test_context_is_cut_to_the_window_and_counted(suites):
-    from harness.retrieval import Retriever, assemble_context
+    from harness.retrieval.retriever import Retriever, assemble_context
     tok = suites["tok"]
     index = Retriever.build(suites["en"].docs, tok, rag_cfg(chunk_tokens=64, chunk_overlap=0))
     question = suites["en"].test[0]["question"]

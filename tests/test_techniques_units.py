@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tinymodels import make_tiny_llama
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,7 +18,8 @@ SUITE = ROOT / "tests" / "fixtures" / "suites" / "mini-en"
 
 def test_kd_loss_matches_hand_computed_values():
     import torch
-    from harness.training import IGNORE, kd_loss
+
+    from harness.modeling.train import IGNORE, kd_loss
     # one answer position (logits[0] predicts labels[1] = 0); position 1 predicts an IGNOREd label
     student = torch.tensor([[[0.0, 0.0], [5.0, -5.0], [0.0, 0.0]]])
     teacher = torch.tensor([[[2 * math.log(3), 0.0], [-9.0, 9.0], [0.0, 0.0]]])
@@ -36,7 +36,8 @@ def test_kd_loss_matches_hand_computed_values():
 
 def test_kd_loss_is_zero_kl_when_student_equals_teacher():
     import torch
-    from harness.training import kd_loss
+
+    from harness.modeling.train import kd_loss
     logits = torch.randn(2, 5, 7, generator=torch.Generator().manual_seed(0))
     labels = torch.randint(0, 7, (2, 5), generator=torch.Generator().manual_seed(1))
     assert kd_loss(logits, logits, labels, 3.0, 1.0).item() == pytest.approx(0.0, abs=1e-6)
@@ -45,10 +46,10 @@ def test_kd_loss_is_zero_kl_when_student_equals_teacher():
 # ---------------------------------------------------------------- data
 
 def test_pair_examples_mask_the_prompt_and_end_with_eos(tmp_path):
+    from tinymodels import make_tiny_tokenizer
     from transformers import AutoTokenizer
 
-    from harness.training import IGNORE, pair_examples, schedule, text_examples
-    from tinymodels import make_tiny_tokenizer
+    from harness.modeling.train import IGNORE, pair_examples, schedule, text_examples
     tok = AutoTokenizer.from_pretrained(make_tiny_tokenizer(tmp_path / "tok"))
     (ex,) = pair_examples(tok, [{"instruction": "How long?", "input": "", "output": "14 days"}], 64)
     answer = [t for t in ex["labels"] if t != IGNORE]
@@ -71,8 +72,8 @@ def base(tmp_path_factory):
     import torch
     torch.set_num_threads(1)
     from harness.config import load_config
-    from harness.protocols import BuildContext
     from harness.suites import load_suite
+    from harness.techniques.protocol import BuildContext
     root = tmp_path_factory.mktemp("units")
     model = make_tiny_llama(root / "model", seed=0)
     cfg = load_config(None, ["train.max_steps=2", "train.batch_size=2", f"cache_dir={root / 'cache'}"])
@@ -81,8 +82,8 @@ def base(tmp_path_factory):
 
 
 def _error(technique, ctx):
-    from harness.artifacts import build_or_load
-    from harness.errors import UserError
+    from harness.cache import build_or_load
+    from rightfit.errors import UserError
     with pytest.raises(UserError) as e:
         build_or_load(technique, ctx)
     assert "\n" not in e.value.message
@@ -102,14 +103,14 @@ def test_vocab_mismatch_is_refused_before_any_training(base):
 
 def test_black_box_distillation_takes_a_student_with_another_tokenizer(base, tmp_path):
     """The teacher's answers pass as text, so a student from another family is fine."""
-    from harness.artifacts import build_or_load
+    from harness.cache import build_or_load
     other = make_tiny_llama(base["root"] / "other-family", ["completely different words only here"], seed=2)
     cfg = dataclasses.replace(base["cfg"], cache_dir=str(tmp_path / "cache"),  # the module's cache stays unbuilt
                               distill=dataclasses.replace(base["cfg"].distill, mode="black"))
     ctx = dataclasses.replace(base["ctx"], config=cfg, student_model=str(other))
     candidate, fields = build_or_load("distill", ctx)
     _, tokenizer = candidate.language_model()
-    from harness.modeling import read_manifest
+    from harness.modeling.load import read_manifest
     assert read_manifest(Path(fields["artifact"]["path"]))["student_model"] == str(other)
     assert fields["train"]["steps"] == 2
     assert tokenizer.get_vocab() != build_or_load("full", ctx)[0].language_model()[1].get_vocab()
@@ -142,8 +143,8 @@ def test_memory_estimate_over_budget_is_refused(base):
 
 
 def test_qlora_without_bitsandbytes_is_one_sentence(base, monkeypatch):
-    from harness.errors import UserError
-    from harness.modeling import load_model
+    from harness.modeling.load import load_model
+    from rightfit.errors import UserError
     monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # import now raises ImportError
     with pytest.raises(UserError, match="needs bitsandbytes"):
         load_model(str(base["model"]), base["cfg"], four_bit=True)
@@ -153,8 +154,8 @@ def test_qlora_without_bitsandbytes_is_one_sentence(base, monkeypatch):
 
 def test_decoding_strategies_and_stops(base):
     from harness.config import DecodeConfig
-    from harness.generation import cut_answer, generate
-    from harness.modeling import load_model, load_tokenizer
+    from harness.modeling.generate import cut_answer, generate
+    from harness.modeling.load import load_model, load_tokenizer
     model, tok = load_model(str(base["model"])), load_tokenizer(str(base["model"]))
     prompts = ["Question: How long?\nAnswer:", "Question: What is the capital of France and why?\nAnswer:"]
     greedy = generate(model, tok, prompts, DecodeConfig(max_new_tokens=6, batch_size=2))
@@ -176,17 +177,18 @@ def test_decoding_strategies_and_stops(base):
 
 def test_an_artifact_being_built_by_a_live_process_is_not_built_twice(base):
     import json
-    import os
     import socket
 
-    from harness.artifacts import cache_key
+    from harness.cache import cache_key
     from harness.techniques import REGISTRY
+    from rightfit.files import FileLock
     work = Path(base["cfg"].cache_dir) / "prompt" / f"{cache_key(REGISTRY['prompt'], base['ctx'])}.partial"
     work.mkdir(parents=True)
-    (work / ".lock").write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname()}))
+    live = FileLock(work / ".lock").acquire("is building this artifact", "wait")  # a live builder
     assert "is building this artifact" in _error("prompt", base["ctx"])
-    (work / ".lock").write_text(json.dumps({"pid": 2**22 + 7, "host": socket.gethostname()}))  # a dead builder
-    from harness.artifacts import build_or_load
+    live.release()
+    (work / ".lock").write_text(json.dumps({"pid": 2**22 + 7, "host": socket.gethostname()}))  # a dead builder's file
+    from harness.cache import build_or_load
     _, fields = build_or_load("prompt", base["ctx"])
     assert fields["artifact"]["cache_hit"] is False and not work.exists()
     assert not (Path(fields["artifact"]["path"]) / ".lock").exists()

@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tinymodels import make_tiny_llama
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,16 +30,16 @@ import json, os, sys
 import torch
 torch.set_num_threads(1)
 from pathlib import Path
-import harness.training as training
+import harness.modeling.train as training
 seen = []  # example indices this process trained on, in order
 read = training._Ordered.__getitem__
 def logged(self, i):
     seen.append(self.order[i])
     return read(self, i)
 training._Ordered.__getitem__ = logged
-from harness.artifacts import build_or_load
+from harness.cache import build_or_load
 from harness.config import load_config
-from harness.protocols import BuildContext
+from harness.techniques.protocol import BuildContext
 from harness.suites import load_suite
 model, cache, suite = sys.argv[1:4]
 cfg = load_config(None, json.loads(sys.argv[4]) + ["cache_dir=" + cache])
@@ -79,10 +78,10 @@ def _one_process_weights(model: Path, cache: Path, overrides: list[str]) -> dict
     import torch
     from safetensors.torch import load_file
 
-    from harness.artifacts import build_or_load
+    from harness.cache import build_or_load
     from harness.config import load_config
-    from harness.protocols import BuildContext
     from harness.suites import load_suite
+    from harness.techniques.protocol import BuildContext
     torch.set_num_threads(1)
     cfg = load_config(None, overrides + [f"cache_dir={cache}"])
     ctx = BuildContext(base_model=str(model), suite=load_suite(str(SUITE)), config=cfg, seed=3, out_dir=Path("."))
@@ -101,7 +100,7 @@ def test_two_processes_train_the_global_batch_and_publish_one_artifact(tmp_path)
     from transformers import AutoModelForCausalLM
 
     from harness.config import TrainConfig
-    from harness.training import schedule
+    from harness.modeling.train import schedule
     model = make_tiny_llama(tmp_path / "base", seed=5)
     student = make_tiny_llama(tmp_path / "student", seed=6, hidden=32, tokenizer_dir=model)
     overrides = OVERRIDES + [f"student_model={student}"]
@@ -145,8 +144,8 @@ def test_two_processes_train_the_global_batch_and_publish_one_artifact(tmp_path)
 
 
 def test_the_global_batch_splits_evenly_over_the_processes_or_says_what_to_set():
-    from harness.errors import UserError
-    from harness.training import device_batch
+    from harness.modeling.train import device_batch
+    from rightfit.errors import UserError
     assert device_batch(16, 1) == 16 and device_batch(16, 4) == 4
     with pytest.raises(UserError, match=r"train.batch_size' \(10\).*set train.batch_size=8"):
         device_batch(10, 4)

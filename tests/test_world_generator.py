@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import filecmp
 import json
-import random
 from pathlib import Path
 
 import pytest
 
-from harness.basemodel import SPECS, corpus_rows
+from harness.basemodels.build import SPECS, corpus_rows
 from harness.suites import load_suite, validate_suite
 from harness.world import domain_products, general_world, generate_suite
 from harness.world.__main__ import BUNDLED

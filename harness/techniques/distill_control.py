@@ -1,32 +1,43 @@
 """The distillation control: the same student, same data and settings, hard labels only.
 
 Comparing `distill` with this candidate shows what the teacher added (alpha = 0 in
-harness.training.kd_loss is plain cross-entropy on the reference answers).
+harness.modeling.train.kd_loss is plain cross-entropy on the reference answers).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from harness.protocols import BuildContext
+from harness.techniques.protocol import BuildContext
 
 
 class DistillControl:
     name = "distill_control"
     trains = True
+    reference = False
+    requires = ()
     config_sections = ("train",)
     config_ignores = ("train.lora_lr",)
+    settings: dict = {}
 
     def base_of(self, ctx: BuildContext) -> str:
-        from harness.artifacts import student_of
-        return student_of(ctx)
+        return ctx.student()
+
+    def models(self, ctx: BuildContext) -> dict[str, str]:
+        return {}
+
+    def memory(self, ctx: BuildContext) -> list[tuple[str, str]]:
+        return [(ctx.student(), "full")]
+
+    def check(self, ctx: BuildContext) -> None:
+        pass
 
     def build(self, ctx: BuildContext) -> dict:
-        from harness.techniques.common import build_full
-        return build_full(ctx, self.base_of(ctx))
+        from harness.techniques.finetune import build_full
+        return build_full(ctx, ctx.student())
 
     def load(self, artifact_dir: Path, ctx: BuildContext):
-        from harness.techniques.common import load_full
+        from harness.techniques.finetune import load_full
         return load_full(self.name, artifact_dir, ctx)
 
 

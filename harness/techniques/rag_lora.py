@@ -9,30 +9,41 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.protocols import BuildContext
+from harness.techniques.protocol import BuildContext
 
 
 class RagLora:
     name = "rag_lora"
     trains = True
+    reference = False
+    requires = ()
     config_sections = ("train", "lora", "rag")
     config_ignores = ("train.lr",)  # adapters train at train.lora_lr
+    settings: dict = {}  # reads lora's and rag's sections
 
     def base_of(self, ctx: BuildContext) -> str:
         return ctx.base_model
 
+    def models(self, ctx: BuildContext) -> dict[str, str]:
+        return {}
+
+    def memory(self, ctx: BuildContext) -> list[tuple[str, str]]:
+        return [(ctx.base_model, "lora")]
+
+    def check(self, ctx: BuildContext) -> None:
+        pass
+
     def build(self, ctx: BuildContext) -> dict:
-        from harness.modeling import load_tokenizer
-        from harness.retrieval import Retriever
-        from harness.techniques.common import build_adapter
-        index = Retriever.build(ctx.suite.docs, load_tokenizer(ctx.base_model, ctx.config), ctx.config.rag)
-        index.save(ctx.out_dir / "index")
+        from harness.techniques.finetune import build_adapter
+        from harness.techniques.rag import build_index
+        index = build_index(ctx)
         return {**build_adapter(ctx, four_bit=False, retriever=index), "chunks": len(index.chunks),
                 "bm25_backend": index.bm25_backend}
 
     def load(self, artifact_dir: Path, ctx: BuildContext):
-        from harness.retrieval import Retriever
-        from harness.techniques.common import ModelCandidate, load_adapter
+        from harness.retrieval.retriever import Retriever
+        from harness.techniques.candidate import ModelCandidate
+        from harness.techniques.finetune import load_adapter
         model, tokenizer = load_adapter(artifact_dir, ctx, four_bit=False)
         return ModelCandidate(self.name, model, tokenizer, Retriever.load(artifact_dir / "index"), ctx.config.rag,
                               seed=ctx.seed)

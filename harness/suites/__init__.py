@@ -1,0 +1,167 @@
+"""Task suites (tasks/FORMAT.md): find, load and validate a suite folder.
+
+    suite = load_suite("shopco-en")          # a name under tasks/ or a folder path
+    problems = validate_suite("my-suite/")   # every problem, each with file and line
+
+Loading validates: a suite with any problem raises :class:`~rightfit.errors.UserError` naming
+the first one (file:line) and pointing at `rightfit suites validate` for the full list.
+Only docs/ and test.jsonl are required; a missing optional part is empty/None here, and
+:meth:`Suite.has` tells the metrics whether to report n/a.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.suites.read import Problem, SuiteReader
+from harness.suites.rules import PARTS, check_card, check_links, check_rows
+from rightfit import REPO_ROOT
+from rightfit.errors import UserError
+
+TASKS_DIR = REPO_ROOT / "tasks"
+
+__all__ = ["Suite", "Problem", "find_suite", "load_suite", "validate_suite", "bundled_suites", "PARTS"]
+
+
+@dataclass
+class Suite:
+    """A loaded, valid suite. Rows are plain dicts with every optional field filled in
+    (aliases/sources/doc_ids = [], input = "", probe kind = "general")."""
+
+    name: str
+    version: str
+    language: str                       # "en" | "zh": drives tokenisation in the metrics
+    description: str
+    path: Path
+    card: dict
+    docs: dict[str, str]                # doc id -> text
+    train: list[dict] = field(default_factory=list)         # {"instruction", "input", "output", ...}
+    test: list[dict] = field(default_factory=list)          # {"id", "question", "answer", "aliases", "sources", "kind"}
+    updated_docs: dict[str, str] = field(default_factory=dict)  # only the changed or new docs
+    test_updated: list[dict] = field(default_factory=list)  # kind "updated" | "unchanged"
+    probes: list[dict] = field(default_factory=list)        # general-knowledge questions (+ "choices")
+    general_text: str | None = None     # probes/heldout.txt
+    domain_text: str | None = None      # heldout.txt
+    canaries: list[dict] = field(default_factory=list)      # {"id", "prefix", "secret"}
+    style: dict | None = None           # the card's style rule
+
+    def has(self, part: str) -> bool:
+        """Whether the suite has `part` (one of PARTS), i.e. whether its metrics are not n/a."""
+        present = {"docs": bool(self.docs), "test": bool(self.test), "train": bool(self.train),
+                   "heldout": self.domain_text is not None,
+                   "updates": bool(self.updated_docs or self.test_updated),
+                   "probes": bool(self.probes) or self.general_text is not None,
+                   "canaries": bool(self.canaries), "style": self.style is not None}
+        if part not in present:
+            raise ValueError(f"unknown suite part {part!r}; known: {', '.join(PARTS)}")
+        return present[part]
+
+    def docs_after_update(self) -> dict[str, str]:
+        """The knowledge base after the update: updated ids replace, new ids add."""
+        return {**self.docs, **self.updated_docs}
+
+    def counts(self) -> dict[str, int]:
+        """Rows per part, for `suites list/show`."""
+        return {"docs": len(self.docs), "train": len(self.train), "test": len(self.test),
+                "updated_docs": len(self.updated_docs), "test_updated": len(self.test_updated),
+                "probes": len(self.probes), "canaries": len(self.canaries)}
+
+
+def bundled_suites() -> list[Path]:
+    """Suite folders under the repo's tasks/ (those with a suite.yaml), sorted by name."""
+    if not TASKS_DIR.is_dir():
+        return []
+    return sorted(p for p in TASKS_DIR.iterdir() if (p / "suite.yaml").is_file())
+
+
+def find_suite(name_or_path: str | Path) -> Path:
+    """The folder of a suite given as a path (folder or its suite.yaml) or a name under tasks/.
+
+    Raises:
+        UserError: neither a folder nor a bundled suite name.
+    """
+    path = Path(name_or_path)
+    if path.name == "suite.yaml" and path.is_file():
+        return path.parent
+    if path.is_dir():
+        return path
+    if path.exists():
+        raise UserError(f"'{name_or_path}' is a file; give a suite folder (with suite.yaml and docs/) or a suite name.")
+    bundled = TASKS_DIR / str(name_or_path)
+    if "/" not in str(name_or_path) and bundled.is_dir():
+        return bundled
+    names = ", ".join(p.name for p in bundled_suites()) or "none yet"
+    raise UserError(f"no suite '{name_or_path}': not a folder and not a bundled suite under tasks/ "
+                    f"(bundled: {names}); give a suite folder path or one of those names.")
+
+
+def read_suite(root: Path) -> tuple[Suite | None, list[Problem]]:
+    """Read and check every part of the suite at `root`: (the Suite if no problems, problems)."""
+    reader = SuiteReader(root)
+    card = reader.card()
+    card = check_card(reader, card) if card is not None else None
+    docs = reader.docs("docs")
+    if not docs and not reader.unreadable_docs and not reader.escapes("docs"):
+        reader.add("docs", None, "the suite has no docs; put the knowledge base as .md/.txt files in docs/")
+    updated = reader.docs("updates/docs")
+    rows = {}
+    for key, rel in (("train", "train.jsonl"), ("test", "test.jsonl"), ("test_updated", "updates/test_updated.jsonl"),
+                     ("probes", "probes/questions.jsonl"), ("canaries", "canaries.jsonl")):
+        rows[key] = check_rows(reader, rel, reader.jsonl(rel)) if reader.exists(rel) else []
+    if not reader.exists("test.jsonl"):
+        reader.add("test.jsonl", None, "missing; a suite needs test questions (see tasks/FORMAT.md)")
+    elif not rows["test"] and not any(p.file.endswith("test.jsonl") for p in reader.problems):
+        reader.add("test.jsonl", None, "has no test questions; add at least one question")
+    texts = {rel: _optional_text(reader, rel) for rel in ("heldout.txt", "probes/heldout.txt")}
+    present = {"docs": bool(docs), "test": bool(rows["test"]), "train": reader.exists("train.jsonl"),
+               "heldout": reader.exists("heldout.txt"),
+               "updates": reader.exists("updates/docs") or reader.exists("updates/test_updated.jsonl"),
+               "probes": reader.exists("probes/questions.jsonl") or reader.exists("probes/heldout.txt"),
+               "canaries": reader.exists("canaries.jsonl"), "style": bool((card or {}).get("style"))}
+    check_links(reader, {"docs": docs, "updated_docs": updated, "card": card or {}, "present": present, **rows})
+    if reader.problems or card is None:
+        return None, reader.problems
+    plain = {key: [row for _, row in value] for key, value in rows.items()}
+    suite = Suite(name=card["name"], version=card["version"], language=card["language"],
+                  description=card["description"], path=Path(root), card=card,
+                  docs={k: text for k, (_, text) in docs.items()},
+                  updated_docs={k: text for k, (_, text) in updated.items()},
+                  domain_text=texts["heldout.txt"], general_text=texts["probes/heldout.txt"],
+                  style=card["style"] or None, **plain)
+    return suite, []
+
+
+def _optional_text(reader: SuiteReader, rel: str) -> str | None:
+    if not reader.exists(rel):
+        return None
+    text = reader.text(rel)
+    if text is not None and not text.strip():
+        reader.add(rel, None, "the file is empty; add text or delete it")
+    return text
+
+
+def validate_suite(path: str | Path) -> list[Problem]:
+    """Every problem of the suite folder at `path` ([] when valid).
+
+    Raises:
+        UserError: `path` is not a folder.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise UserError(f"'{path}' is not a folder; give the path of a suite folder.")
+    return read_suite(root)[1]
+
+
+def load_suite(name_or_path: str | Path) -> Suite:
+    """Load a suite by name (under tasks/) or folder path, validating it.
+
+    Raises:
+        UserError: the suite cannot be found or has a problem (the first one is named).
+    """
+    root = find_suite(name_or_path)
+    suite, problems = read_suite(root)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise UserError(f"invalid suite: {problems[0]}{more}; run `rightfit suites validate {root}` to list every problem.")
+    return suite

@@ -1,0 +1,373 @@
+"""From a loaded run (harness.records.load_run) to everything the report shows.
+
+Pure data in, plain dicts out: the template only lays them out. Charts are built here from the
+same numbers as the table, so a chart can never disagree with the table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from reports import charts, findings, scoring
+from reports.i18n import (
+    METRIC_ORDER,
+    fmt,
+    human_bytes,
+    human_count,
+    metric_label,
+    priority_label,
+    strings,
+)
+from rightfit.errors import UserError
+
+MAX_AB_ROWS = 300          # A/B questions shown; keeps a demo report well under 5 MB
+ACCURACY_AXIS = ("em", "f1", "em_seen")
+DEFAULT_PRIORITIES = {"accuracy_fresh": 1, "accuracy_seen": 1, "style": 1, "latency": 1, "forgetting": 1,
+                      "privacy": 1, "traceability": 1, "cost": 1}
+
+
+# The report's metric names <- the record keys `rightfit run` writes (harness/evaluation/evaluate.py), first
+# present wins. Records that already use the report's names pass through unchanged; any other key
+# is kept under its own name and shown among "all other metrics".
+RECORD_KEYS: dict[str, tuple[str, ...]] = {
+    "em": ("test.em",), "f1": ("test.f1",), "em_seen": ("test.seen.em",),
+    "em_docs_only": ("test.docs_only.em",), "em_updated": ("fresh.em",),
+    "em_before_update": ("stale.em",),
+    "rouge1": ("test.rouge1",), "rouge2": ("test.rouge2",), "rougeL": ("test.rougeL",), "bleu": ("test.bleu",),
+    "style": ("test.style",), "traceability": ("test.traceability",),
+    "probe_acc": ("probes.em",), "probe_mc_acc": ("probes.mc_acc",),
+    "ppl_general": ("general.ppl",), "ppl_domain": ("domain.ppl",),
+    "forgetting_delta": ("forgetting.probes.em", "forgetting.probes.mc_acc"),
+    "forgetting_mc_delta": ("forgetting.probes.mc_acc",),
+    "leak_rate": ("privacy.leak_rate",), "exposure": ("privacy.exposure",),
+    "latency_p50": ("latency.p50_s",), "latency_p95": ("latency.p95_s",),
+    "retrieval_share": ("latency.retrieval_share",), "tokens_per_s": ("latency.tokens_per_s",),
+}
+# Paired tests of the probes score the same items as the forgetting deltas (the base cancels out).
+COMPARISON_ALSO = {"probe_acc": "forgetting_delta", "probe_mc_acc": "forgetting_mc_delta"}
+
+
+def canonical(record: dict) -> dict:
+    """A copy of `record` whose metrics and comparisons use the report's metric names."""
+    metrics = dict(record.get("metrics") or {})
+    comparisons = dict(record.get("comparisons") or {})
+    for name, keys in RECORD_KEYS.items():
+        for key in keys:
+            if name not in metrics and key in metrics:
+                metrics[name] = metrics.pop(key)
+            if name not in comparisons and key in comparisons:
+                comparisons[name] = comparisons.pop(key)
+    for src, dst in COMPARISON_ALSO.items():
+        if src in comparisons and dst not in comparisons:
+            comparisons[dst] = comparisons[src]
+    return {**record, "metrics": metrics, "comparisons": comparisons}
+
+
+def check_records(run: dict) -> list[dict]:
+    """The run's candidate records, validated enough to render, with canonical metric names.
+
+    Raises:
+        UserError: no records, or a record without a candidate name or metrics mapping.
+    """
+    records = run["records"]
+    if not records:
+        raise UserError(f"{run['path']}/records: no candidate records; run `rightfit run` first or pass a "
+                        f"finished run directory.")
+    seen = set()
+    for r in records:
+        name = r.get("candidate") if isinstance(r, dict) else None
+        if not isinstance(name, str) or not name:
+            raise UserError(f"{run['path']}/records: a record has no 'candidate' name; re-run or remove it.")
+        if not isinstance(r.get("metrics", {}), dict):
+            raise UserError(f"{run['path']}/records/{name}.json: field 'metrics' must be a mapping; re-run it.")
+        if name in seen:
+            raise UserError(f"{run['path']}/records: candidate '{name}' appears twice; remove one record.")
+        seen.add(name)
+        r.setdefault("technique", name.split("@")[0])
+    records = [canonical(r) for r in records]
+    plan = run.get("plan")
+    if plan is not None and not isinstance(plan, dict):
+        raise UserError(f"{run['path']}/plan.yaml: expected a mapping (plan_version, ranking, ...); "
+                        f"re-write it with `rightfit advise -o`.")
+    return records
+
+
+def metric_columns(records: list[dict]) -> tuple[list[str], list[str]]:
+    """(headline metrics the report knows, in its order; every other recorded metric, sorted)."""
+    names = {m for r in records for m in (r.get("metrics") or {})}
+    known = [m for m in METRIC_ORDER if m in names and m not in scoring.ARTIFACT_METRICS]
+    return known, sorted(names - set(known))
+
+
+def _cell_markers(records: list[dict], metric: str) -> dict[str, str]:
+    """candidate -> "best" / "best*" / "best**" / "tie" / "" for one column."""
+    hib = scoring.higher_is_better(records, metric)
+    vals = [(r["candidate"], scoring.value(r, metric)) for r in records]
+    vals = sorted([(c, v) for c, v in vals if v is not None], key=lambda t: -t[1] if hib else t[1])
+    if not vals:
+        return {}
+    best_v = vals[0][1]
+    best = [c for c, v in vals if v == best_v]
+    out = {c: "best" for c in best}
+    if len(vals) > len(best) and len(best) == 1:
+        p = scoring.p_value(records, metric, best[0], vals[len(best)][0])
+        if p is not None and p < 0.05:
+            out[best[0]] = "best**" if p < 0.01 else "best*"
+    for c, _v in vals[len(best):]:
+        p = scoring.p_value(records, metric, c, best[0])
+        out[c] = "tie" if p is not None and p >= 0.05 else ""
+    return out
+
+
+def _cell(r: dict, m: str, mark: str, na: str) -> dict:
+    mv = (r.get("metrics") or {}).get(m) or {}
+    v = scoring.value(r, m)
+    lo, hi = mv.get("ci_low"), mv.get("ci_high")
+    return {"metric": m, "value": v, "ci_low": lo, "ci_high": hi, "text": fmt(m, v, na), "na": v is None,
+            "ci": f"{fmt(m, lo)} – {fmt(m, hi)}" if v is not None and lo is not None and hi is not None else "",
+            "note": str(mv.get("note") or ""), "best": mark.startswith("best"), "n": mv.get("n"),
+            "sig": mark[4:] if mark.startswith("best") else ("≈" if mark == "tie" else "")}
+
+
+def table(records: list[dict], scores: dict, order: list[str], lang: str) -> dict:
+    """The headline table (candidates x known metrics) and every other metric as rows (metric x candidates)."""
+    na = strings(lang)["n_a"]
+    cols, extra = metric_columns(records)
+    markers = {m: _cell_markers(records, m) for m in cols + extra}
+    by_name = {r["candidate"]: r for r in records}
+    rows = [{"name": c, "technique": by_name[c]["technique"], "score": scores["total"][c],
+             "cells": [_cell(by_name[c], m, markers[m].get(c, ""), na) for m in cols],
+             "extra_cells": [_cell(by_name[c], m, markers[m].get(c, ""), na) for m in extra]} for c in order]
+
+    def col(m: str) -> dict:
+        return {"name": m, "label": metric_label(m, lang), "hib": scoring.higher_is_better(records, m)}
+    return {"cols": [col(m) for m in cols], "rows": rows,
+            "extra": [{**col(m), "cells": [row["extra_cells"][j] for row in rows]} for j, m in enumerate(extra)]}
+
+
+def summary(run: dict, records: list[dict], scores: dict, order: list[str], lang: str) -> dict:
+    s = strings(lang)
+    plan = run.get("plan") or {}
+    agree = scoring.agreement(records, plan or None, scores, order)
+    total = scores["total"]
+    sentences = []
+
+    def sc(c: str) -> str:
+        return f"{total[c]:.2f}"
+
+    status, winner = agree["status"], agree["winner"]
+    if status == "agree":
+        second = agree["runner_up"]
+        sentences.append(s["agree_text"].format(pick=winner, score=sc(winner), second=second or "–",
+                                                second_score=sc(second) if second else ""))
+    elif status == "disagree":
+        pick = agree["pick"]
+        sentences.append(s["disagree_text"].format(pick=pick, winner=winner, w_score=sc(winner),
+                                                   p_score=sc(pick)))
+
+        def describe(items):
+            return s["list_sep"].join(
+                f"{priority_label(p, lang)} ({metric_label(m, lang)} {fmt(m, wv)} vs {fmt(m, pv)})"
+                for p, m, wv, pv in items)
+        if agree["drivers"]:
+            sentences.append(s["driver_text"].format(winner=winner, drivers=describe(agree["drivers"])))
+        if agree["counters"]:
+            sentences.append(s["counter_text"].format(pick=pick, counters=describe(agree["counters"])))
+        if agree["not_significant"]:
+            m, p = agree["not_significant"]
+            sentences.append(s["not_sig_text"].format(metric=metric_label(m, lang), p=f"{p:.2g}"))
+        if agree["gap"] is not None and agree["gap"] < 0.05:
+            sentences.append(s["close_text"].format(gap=f"{agree['gap']:.2f}"))
+    elif status == "pick_missing":
+        sentences.append(s["pick_missing_text"].format(pick=agree["pick_technique"], winner=winner,
+                                                       score=sc(winner)))
+    else:
+        sentences.append(s["no_plan_text"].format(winner=winner, score=sc(winner)))
+    ranking = plan.get("ranking") or []
+    top = ranking[0] if ranking else {}
+    stated = _priorities(plan)
+    priorities = [{"name": p, "label": priority_label(p, lang), "weight": w,
+                   "share": w / (sum(stated.values()) or 1.0),
+                   "metrics": [metric_label(m, lang) for m in scores["metrics"].get(p, [])],
+                   "measured": p in scores["metrics"]}
+                  for p, w in stated.items()]
+    answers = plan.get("answers") or {}
+    return {"status": status, "agree": agree, "sentences": sentences, "winner": winner,
+            "winner_technique": next(r["technique"] for r in records if r["candidate"] == winner),
+            "winner_score": total[winner], "pick": top.get("technique"), "pick_score": top.get("score"),
+            "pick_reasons": localised_reasons(top, lang),
+            "pick_rules": [str(x) for x in top.get("rules") or []],
+            "advisor_ranking": [{"technique": str(x.get("technique")), "score": x.get("score")}
+                                for x in ranking if isinstance(x, dict)],
+            "answers": [(str(k).replace("_", " "), _plain(v, s)) for k, v in answers.items()],
+            "defaults_used": [str(x) for x in plan.get("defaults_used") or []],
+            "priorities": priorities, "order": order}
+
+
+def localised_reasons(top: dict, lang: str) -> list[str]:
+    """The plan's reasons for its pick, in the report's language: the plan stores them in the
+    language it was advised in, the advisor's rule table has both (looked up by rule id)."""
+    reasons = [str(x) for x in top.get("reasons") or []]
+    rules = [str(x) for x in top.get("rules") or []]
+    if lang == "en" or len(rules) != len(reasons):
+        return reasons
+    try:
+        from advisor.rule_table import load_rules
+        table = {r["id"]: r for r in load_rules()["rules"]}
+    except Exception:  # the report renders from records; the rule table is a nicety here
+        return reasons
+    return [(table.get(rid) or {}).get("reason", {}).get(lang) or text for rid, text in zip(rules, reasons)]
+
+
+def _plain(v: Any, s: dict | None = None) -> str:
+    """An answer or environment value as text (booleans in the report's language)."""
+    if isinstance(v, bool):
+        return (s or strings("en"))["yes" if v else "no"]
+    if isinstance(v, list):
+        return ", ".join(map(str, v))
+    return str(v)
+
+
+def _priorities(plan: dict) -> dict[str, float]:
+    p = plan.get("priorities")
+    if not isinstance(p, dict) or not p:
+        return dict(DEFAULT_PRIORITIES)
+    return {str(k): float(v) for k, v in p.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def _ci_point(r: dict, m: str, scale: float = 1.0) -> tuple[float | None, float | None]:
+    mv = (r.get("metrics") or {}).get(m) or {}
+    lo, hi = mv.get("ci_low"), mv.get("ci_high")
+    return (lo * scale if lo is not None else None, hi * scale if hi is not None else None)
+
+
+def build_charts(records: list[dict], order: list[str], colors: dict[str, str], cols: list[str],
+                 lang: str) -> dict:
+    s = strings(lang)
+    by_name = {r["candidate"]: r for r in records}
+    out = {}
+    acc = next((m for m in ACCURACY_AXIS if any(scoring.value(r, m) is not None for r in records)), None)
+    points = []
+    for c in order:
+        r = by_name[c]
+        x, y = scoring.value(r, "latency_p50"), scoring.value(r, acc) if acc else None
+        if x is None or y is None:
+            continue
+        x_lo, x_hi = _ci_point(r, "latency_p50", 1000.0)
+        y_lo, y_hi = _ci_point(r, acc)
+        points.append({"name": c, "x": x * 1000, "y": y, "x_lo": x_lo, "x_hi": x_hi, "y_lo": y_lo, "y_hi": y_hi,
+                       "color": colors[c], "label": f"{fmt(acc, y)}, {fmt('latency_p50', x)}"})
+    out["pareto"] = charts.pareto(points, s["latency_axis"], s["accuracy_axis"].format(
+        metric=metric_label(acc or "em", lang)), s["pareto_front"], s["chart_pareto"], no_data=s["no_data"])
+    out["forgetting"] = charts.bars(
+        "forgetting", [{"name": c, "value": scoring.value(by_name[c], "forgetting_delta"),
+                        "lo": _ci_point(by_name[c], "forgetting_delta")[0],
+                        "hi": _ci_point(by_name[c], "forgetting_delta")[1], "color": colors[c]} for c in order],
+        metric_label("forgetting_delta", lang), s["chart_forgetting"], lambda v: fmt("forgetting_delta", v),
+        no_data=s["no_data"])
+    before_m = next((m for m in findings.BEFORE_UPDATE if any(scoring.value(r, m) is not None for r in records)),
+                    "em")
+    fresh = [{"label": f"{s['before']} ({metric_label(before_m, lang)})", "color": "#a5b4c8",
+              "values": {c: scoring.value(by_name[c], before_m) for c in order}},
+             {"label": f"{s['after']} ({metric_label('em_updated', lang)})", "color": "#166570",
+              "values": {c: scoring.value(by_name[c], "em_updated") for c in order}}]
+    if all(v is None for v in fresh[1]["values"].values()):
+        fresh = []
+    out["freshness"] = charts.grouped_bars("freshness", order, fresh, metric_label("em", lang),
+                                           s["chart_freshness"], lambda v: f"{v:.2f}", no_data=s["no_data"])
+    over_cols = [m for m in cols if any(scoring.value(r, m) is not None for r in records)]
+    over_cols += [m for m in ("build_seconds", "peak_memory_mb")
+                  if any(scoring.value(r, m) is not None for r in records)]
+    cells = {}
+    for m in over_cols:
+        norm = scoring.normalised(records, m)
+        for c in order:
+            cells[(c, m)] = (norm[c], fmt(m, scoring.value(by_name[c], m), s["n_a"]))
+    out["overview"] = charts.heatmap(order, [(m, metric_label(m, lang)) for m in over_cols], cells,
+                                     s["chart_overview"], no_data=s["no_data"])
+    series = []
+    for c in order:
+        train = by_name[c].get("train") or {}
+        series.append({"name": c, "color": colors[c], "dash": False, "points": train.get("train_loss") or []})
+        series.append({"name": c, "color": colors[c], "dash": True, "points": train.get("eval_loss") or []})
+    out["loss"] = charts.lines("loss", series, s["step"], s["loss"], s["chart_loss"], no_data=s["no_data"])
+    panels = []
+    for pid, key, f in (("params", "trainable_params", human_count), ("size", "size_bytes", human_bytes),
+                        ("build", "build_seconds", lambda v: fmt("build_seconds", v)),
+                        ("memory", "peak_memory_mb", lambda v: fmt("peak_memory_mb", v))):
+        vals = {c: scoring.value(by_name[c], key) for c in order}
+        if any(v is not None for v in vals.values()):
+            panels.append({"id": pid, "label": s[f"res_{pid}"], "values": vals, "fmt": f, "colors": colors})
+    out["resources"] = charts.resource_panels(panels, s["chart_resources"], no_data=s["no_data"])
+    return out
+
+
+def ab_rows(records: list[dict], order: list[str]) -> dict:
+    """Questions answered by the candidates, side by side, in the order of the first record."""
+    by_name = {r["candidate"]: r for r in records}
+    keys: list[tuple[str, str]] = []
+    table_: dict[tuple[str, str], dict] = {}
+    for c in order:
+        for ex in by_name[c].get("examples") or []:
+            key = (str(ex.get("part", "")), str(ex.get("id", "")))
+            if key not in table_:
+                keys.append(key)
+                table_[key] = {"id": key[1], "part": key[0], "kind": str(ex.get("kind", "")),
+                               "question": str(ex.get("question", "")), "reference": str(ex.get("reference", "")),
+                               "gold": [str(g) for g in ex.get("gold_sources") or []], "answers": {}}
+            em = (ex.get("scores") or {}).get("em")
+            table_[key]["answers"][c] = {"text": str(ex.get("answer", "")),
+                                         "sources": [str(x) for x in ex.get("sources") or []],
+                                         "correct": None if em is None else em >= 0.5}
+    rows = [table_[k] for k in keys[:MAX_AB_ROWS]]
+    for row in rows:
+        row["n_correct"] = sum(1 for a in row["answers"].values() if a["correct"])
+    return {"rows": rows, "total": len(keys), "shown": len(rows), "parts": sorted({k[0] for k in keys})}
+
+
+def appendix(run: dict, records: list[dict]) -> dict:
+    env = run.get("env") or {}
+    path = run["path"]
+    commit = env.get("git_commit")
+    plan = f" --plan {path}/plan.yaml" if run.get("plan") is not None else ""
+    cmds = ([f"git checkout {commit}"] if commit else []) + [
+        f"rightfit run {path}/config.resolved.yaml{plan} --run-id {run['run_id']}-repro",
+        f"rightfit report {run['config'].get('runs_dir', 'runs')}/{run['run_id']}-repro"]
+    seeds = env.get("seeds") or sorted({r.get("seed") for r in records if r.get("seed") is not None})
+    return {"config_yaml": yaml.safe_dump(run.get("config") or {}, sort_keys=False, allow_unicode=True),
+            "env": [(k, _plain(v)) for k, v in env.items() if k not in ("packages", "seeds")],
+            "packages": sorted((k, str(v)) for k, v in (env.get("packages") or {}).items()),
+            "seeds": ", ".join(map(str, seeds)) or "–", "reproduce": cmds,
+            "records": [{"name": r["candidate"], "technique": r["technique"],
+                         "seed": _plain(r["seeds"]) if isinstance(r.get("seeds"), list) else r.get("seed"),
+                         "created": r.get("created", ""), "cache_hit": (r.get("artifact") or {}).get("cache_hit"),
+                         "key": (r.get("artifact") or {}).get("key", ""), "base_model": r.get("base_model", ""),
+                         "suite": (r.get("suite") or {}).get("name", "")} for r in records]}
+
+
+def analyse(run: dict, lang: str = "en") -> dict:
+    """Everything the template needs, from a run loaded by harness.records.load_run."""
+    records = check_records(run)
+    plan = run.get("plan") or {}
+    scores = scoring.weighted_scores(records, _priorities(plan))
+    advisor_order = [str(x.get("technique")) for x in plan.get("ranking") or [] if isinstance(x, dict)]
+    order = scoring.ranking(scores["total"], advisor_order, {r["candidate"]: r["technique"] for r in records})
+    colors = charts.colour_map(sorted(r["candidate"] for r in records))
+    tbl = table(records, scores, order, lang)
+    lit = findings.literature(records, lang)
+    risk_rows, other_caveats = findings.risks(records, plan, lang)
+    first = records[0]
+    return {"lang": lang, "s": strings(lang), "run_id": run["run_id"], "run_path": run["path"],
+            "suite": (first.get("suite") or {}).get("name") or run["config"].get("suite", "?"),
+            "base_model": first.get("base_model") or run["config"].get("base_model", "?"),
+            "created": (run.get("env") or {}).get("created") or first.get("created", ""),
+            "colors": colors, "scores": scores, "order": order,
+            "techniques": {r["candidate"]: r["technique"] for r in records},
+            "summary": summary(run, records, scores, order, lang), "table": tbl,
+            "charts": build_charts(records, order, colors, [c["name"] for c in tbl["cols"]], lang),
+            "literature": lit, "notes": {sec: [x for x in lit if x["section"] == sec]
+                                         for sec in {x["section"] for x in lit}},
+            "ab": ab_rows(records, order), "risks": risk_rows, "other_caveats": other_caveats,
+            "appendix": appendix(run, records)}

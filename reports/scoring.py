@@ -1,0 +1,204 @@
+"""The measured winner under the plan's priorities, and whether it agrees with the advisor.
+
+Scoring (also explained in the report itself):
+
+1. Every metric is put on a 0..1 scale where 1 is good (:func:`scaled`), direction from its
+   ``higher_is_better`` flag. Proportions (accuracy, style, traceability, leak rate) keep their
+   absolute value (1 - value when lower is better), so 0.83 vs 0.79 stays a small difference;
+   differences such as ``forgetting_delta`` map to 1 + delta, clipped; anything else (latency,
+   perplexity, build time) is a ratio to the best measured value (best/value when lower is
+   better), falling back to min-max when values are not positive.
+2. A priority (``accuracy_fresh``, ``latency``, ...) maps to one or more metrics
+   (:data:`PRIORITY_METRICS`); its score is the mean of those metrics' scaled values. The
+   first group of metrics with any measurement is used, so ``accuracy_seen`` falls back to
+   ``em`` when ``em_seen`` is absent. A priority key that is itself a metric name uses it.
+3. The weighted score is ``sum(w_p * s_p) / sum(w_p)`` over the priorities measured in the
+   run. A value that does not apply (None) counts as 0, except where n/a means "no risk"
+   (privacy, forgetting: the technique trains on nothing) where it counts as 1.
+
+:func:`normalised` (min-max, 1 = best measured, 0 = worst) is the relative view the overview
+heat-map shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reports.i18n import metric_kind
+
+# priority -> (metric groups, first with data wins; value given to a candidate whose metric is n/a)
+PRIORITY_METRICS: dict[str, tuple[list[list[str]], float]] = {
+    "accuracy_fresh": ([["em_updated", "em_docs_only"], ["f1"]], 0.0),
+    "accuracy_seen": ([["em_seen"], ["em"]], 0.0),
+    "style": ([["style"]], 0.0),
+    "latency": ([["latency_p50"], ["latency_p95"]], 0.0),
+    "forgetting": ([["forgetting_delta"], ["probe_acc"]], 1.0),
+    "privacy": ([["leak_rate", "exposure"]], 1.0),
+    "traceability": ([["traceability"]], 0.0),
+    "cost": ([["build_seconds", "peak_memory_mb"]], 0.0),
+}
+# Resource figures live in the record's artifact, not in its metrics; all are lower-is-better.
+ARTIFACT_METRICS = {"build_seconds", "peak_memory_mb", "size_bytes", "trainable_params"}
+
+
+def value(record: dict, metric: str) -> float | None:
+    if metric in ARTIFACT_METRICS:
+        v = (record.get("artifact") or {}).get(metric)
+    else:
+        v = ((record.get("metrics") or {}).get(metric) or {}).get("value")
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def higher_is_better(records: list[dict], metric: str) -> bool:
+    if metric in ARTIFACT_METRICS:
+        return False
+    for r in records:
+        flag = ((r.get("metrics") or {}).get(metric) or {}).get("higher_is_better")
+        if isinstance(flag, bool):
+            return flag
+    return True
+
+
+def normalised(records: list[dict], metric: str) -> dict[str, float | None]:
+    """candidate -> rescaled value in [0, 1] (1 = best), None where the metric is n/a."""
+    vals = {r["candidate"]: value(r, metric) for r in records}
+    present = [v for v in vals.values() if v is not None]
+    if not present:
+        return {c: None for c in vals}
+    lo, hi = min(present), max(present)
+    hib = higher_is_better(records, metric)
+    out: dict[str, float | None] = {}
+    for c, v in vals.items():
+        if v is None:
+            out[c] = None
+        elif hi == lo:
+            out[c] = 1.0
+        else:
+            out[c] = (v - lo) / (hi - lo) if hib else (hi - v) / (hi - lo)
+    return out
+
+
+def scaled(records: list[dict], metric: str) -> dict[str, float | None]:
+    """candidate -> value on the scoring scale in [0, 1] (1 = good), None where n/a. See the module doc."""
+    vals = {r["candidate"]: value(r, metric) for r in records}
+    present = [v for v in vals.values() if v is not None]
+    hib = higher_is_better(records, metric)
+    kind = metric_kind(metric)
+    if not present:
+        return dict(vals)
+    if kind == "prop" and all(0.0 <= v <= 1.0 for v in present):
+        return {c: None if v is None else (v if hib else 1.0 - v) for c, v in vals.items()}
+    if kind == "delta" and all(-1.0 <= v <= 1.0 for v in present):
+        return {c: None if v is None else min(1.0, max(0.0, 1.0 + (v if hib else -v))) for c, v in vals.items()}
+    best = max(present) if hib else min(present)
+    if min(present) <= 0 or best <= 0:
+        return normalised(records, metric)
+    return {c: None if v is None else (v / best if hib else best / v) for c, v in vals.items()}
+
+
+def priority_metrics(records: list[dict], priority: str) -> tuple[list[str], float]:
+    """The metrics a priority is scored on in this run ([] when none was measured)."""
+    groups, missing = PRIORITY_METRICS.get(priority, ([[priority]], 0.0))
+    for group in groups:
+        used = [m for m in group if any(value(r, m) is not None for r in records)]
+        if used:
+            return used, missing
+    return [], missing
+
+
+def weighted_scores(records: list[dict], priorities: dict[str, float]) -> dict[str, Any]:
+    """Score every candidate under `priorities`.
+
+    Returns:
+        {"total": {cand: score}, "by_priority": {priority: {cand: score}}, "metrics": {priority: [...]},
+         "weights": {priority: normalised weight}, "unmeasured": [priorities without data]}
+    """
+    by_priority, used_metrics, unmeasured = {}, {}, []
+    for p, w in priorities.items():
+        if not isinstance(w, (int, float)) or w <= 0:
+            continue
+        metrics, missing = priority_metrics(records, p)
+        if not metrics:
+            unmeasured.append(p)
+            continue
+        norms = [scaled(records, m) for m in metrics]
+        by_priority[p] = {r["candidate"]: sum(missing if n[r["candidate"]] is None else n[r["candidate"]]
+                                              for n in norms) / len(norms) for r in records}
+        used_metrics[p] = metrics
+    total_w = sum(priorities[p] for p in by_priority) or 1.0
+    weights = {p: priorities[p] / total_w for p in by_priority}
+    total = {r["candidate"]: sum(weights[p] * by_priority[p][r["candidate"]] for p in by_priority)
+             for r in records}
+    return {"total": total, "by_priority": by_priority, "metrics": used_metrics, "weights": weights,
+            "unmeasured": unmeasured}
+
+
+def p_value(records: list[dict], metric: str, a: str, b: str) -> float | None:
+    """Paired-test p-value between candidates a and b on `metric`, from either record's comparisons."""
+    by_name = {r["candidate"]: r for r in records}
+    for x, y in ((a, b), (b, a)):
+        pairs = ((by_name.get(x) or {}).get("comparisons") or {}).get(metric) or {}
+        # `rightfit run` keys the other side by technique; a hand-made record may use the candidate name.
+        comp = pairs.get(y) or pairs.get((by_name.get(y) or {}).get("technique", y)) or {}
+        p = comp.get("p_value") if isinstance(comp, dict) else None
+        if isinstance(p, (int, float)):
+            return float(p)
+    return None
+
+
+def ranking(totals: dict[str, float], advisor_order: list[str], technique_of: dict[str, str]) -> list[str]:
+    """Candidates by weighted score, ties broken by the advisor's order, then by name."""
+    def key(c: str):
+        tech = technique_of.get(c, c)
+        pos = advisor_order.index(tech) if tech in advisor_order else len(advisor_order)
+        return (-round(totals[c], 9), pos, c)
+    return sorted(totals, key=key)
+
+
+def agreement(records: list[dict], plan: dict | None, scores: dict, order: list[str]) -> dict[str, Any]:
+    """Compare the advisor's top technique with the measured winner.
+
+    Returns a dict: status ("agree" | "disagree" | "pick_missing" | "no_plan"), winner, pick (candidate
+    name of the pick's best record or None), drivers/counters [(priority, metric, winner value,
+    pick value)], gap, and the least significant key metric difference (metric, p).
+    """
+    technique_of = {r["candidate"]: r.get("technique", r["candidate"]) for r in records}
+    winner = order[0]
+    total = scores["total"]
+    out: dict[str, Any] = {"winner": winner, "winner_score": total[winner], "pick": None, "pick_technique": None,
+                           "runner_up": order[1] if len(order) > 1 else None, "drivers": [], "counters": [],
+                           "not_significant": None, "gap": None}
+    ranking_ = (plan or {}).get("ranking") or []
+    if not ranking_:
+        out["status"] = "no_plan"
+        return out
+    pick_tech = ranking_[0].get("technique")
+    out["pick_technique"] = pick_tech
+    pick_cands = [c for c in order if technique_of[c] == pick_tech]
+    if not pick_cands:
+        out["status"] = "pick_missing"
+        return out
+    pick = pick_cands[0]
+    out["pick"] = pick
+    out["pick_score"] = total[pick]
+    if pick == winner:
+        out["status"] = "agree"
+        return out
+    out["status"] = "disagree"
+    out["gap"] = total[winner] - total[pick]
+    # Contribution of each priority to the gap, biggest first.
+    contrib = []
+    for p, per in scores["by_priority"].items():
+        d = scores["weights"][p] * (per[winner] - per[pick])
+        metric = scores["metrics"][p][0]
+        by_name = {r["candidate"]: r for r in records}
+        contrib.append((d, p, metric, value(by_name[winner], metric), value(by_name[pick], metric)))
+    contrib.sort(key=lambda t: -t[0])
+    out["drivers"] = [t[1:] for t in contrib if t[0] > 1e-9][:2]
+    out["counters"] = [t[1:] for t in sorted(contrib, key=lambda t: t[0]) if t[0] < -1e-9][:2]
+    for _p, metric, _w, _v in out["drivers"]:
+        p = p_value(records, metric, winner, pick)
+        if p is not None and p >= 0.05:
+            out["not_significant"] = (metric, p)
+            break
+    return out

@@ -1,0 +1,236 @@
+"""Files every part writes and reads: atomic writes, YAML and JSONL with line numbers, one file
+lock, and publishing a finished folder by rename.
+
+Nothing here is ever half-written where another process (or a later run) can see it: a file is
+written to a temporary name in its folder and renamed; a folder is built under a temporary name
+and renamed into place.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import errno
+import json
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+from rightfit.errors import UserError
+
+
+def now_iso() -> str:
+    """The current time, UTC, ISO 8601 to the second."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------- writing
+
+def atomic_write(path: str | os.PathLike, text: str | bytes) -> None:
+    """Write to a temp file in the same folder, then rename: never a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = "wb" if isinstance(text, bytes) else "w"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as f:
+            f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | os.PathLike, data: Any) -> None:
+    atomic_write(path, json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n")
+
+
+def dump_yaml(data: Any, path: str | os.PathLike) -> None:
+    atomic_write(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+
+def publish_dir(work: Path, final: Path) -> None:
+    """Swap a finished folder in by rename; an older folder under the same name goes away after.
+
+    Readers see either the old complete folder or the new one, never a mixture.
+    """
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(final, old)
+    os.replace(work, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- reading
+
+def yaml_key_lines(node: yaml.Node | None, prefix: str = "") -> dict[str, int]:
+    """1-based line of every mapping key, nested keys as dotted paths ("train.lr" -> 12)."""
+    out: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            path = f"{prefix}{key_node.value}"
+            out[path] = key_node.start_mark.line + 1
+            out.update(yaml_key_lines(value_node, f"{path}."))
+    return out
+
+
+def parse_yaml(text: str) -> tuple[Any, dict[str, int]]:
+    """(data, key path -> line) of a YAML text. Raises yaml.YAMLError."""
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    return yaml.safe_load(text), yaml_key_lines(node)
+
+
+def load_yaml(path: str | os.PathLike) -> tuple[Any, dict[str, int]]:
+    """Read a YAML file; return (data, key path -> line number).
+
+    Raises:
+        UserError: missing file, unreadable bytes, malformed YAML.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: file not found; check the path.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path}: not UTF-8 text (byte {e.start}); save the file as UTF-8.") from None
+    try:
+        return parse_yaml(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise UserError(f"{path}{line}: malformed YAML ({problem}); fix the syntax there.") from None
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a Python value's type, for messages ("a number", "a list")."""
+    names = {bool: "true/false", int: "a number", float: "a number", str: "a string", list: "a list",
+             dict: "an object", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def decode_utf8(data: bytes) -> tuple[str | None, int, str]:
+    """(text with a leading BOM dropped, 0, "") or (None, line, why) when `data` is not UTF-8."""
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff"), 0, ""
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        return None, line, f"byte 0x{data[e.start]:02x} is not valid UTF-8; re-save the file as UTF-8"
+
+
+def parse_jsonl(text: str) -> Iterator[tuple[int, dict | None, str]]:
+    """Yield (line, object, "") per non-blank line, or (line, None, why) for a bad line."""
+    # split on "\n" only: str.splitlines would also split on U+2028, legal inside a JSON string
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            yield number, None, f"malformed JSON ({e.msg} at column {e.colno}); each line must be one complete JSON object"
+            continue
+        if not isinstance(row, dict):
+            yield number, None, f"expected a JSON object ({{...}}), got {json_type(row)}"
+            continue
+        yield number, row, ""
+
+
+# ---------------------------------------------------------------- one lock
+
+class FileLock:
+    """An exclusive lock on a file, held by this process (``fcntl.flock``).
+
+    The kernel releases the lock when its holder exits, however it exits, so a killed holder
+    never leaves a lock that someone must guess to be stale, and two processes can never both
+    hold it. The file's content (pid, host, start time) only feeds the message a refused
+    process prints; no decision reads it.
+
+        lock = FileLock(folder / ".lock")
+        lock.acquire("is using this run directory", "pick another --run-id")  # UserError if held
+        ...
+        lock.release()                     # removes the file
+
+    Args:
+        path: the lock file (created if missing).
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._fd: int | None = None
+        self.previous: dict | None = None  # what a holder that died without releasing wrote
+
+    def acquire(self, activity: str, hint: str) -> "FileLock":
+        """Take the lock, or raise UserError: "<folder>: another rightfit process (<holder>)
+        <activity>; <hint>." """
+        import fcntl
+        while True:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as e:
+                os.close(fd)
+                if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise
+                holder = read_holder(self.path)
+                who = f"pid {holder['pid']}, started {holder.get('started')}" if holder else "another process"
+                raise UserError(f"{self.path.parent}: another rightfit process ({who}) {activity}; {hint}.") from None
+            # A releasing holder unlinks the file before closing it: if our file is no longer the
+            # one at the path, we locked a removed inode and must start over.
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            self.previous = _parse_holder(os.read(fd, 4096))
+            mine = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": now_iso()})
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, mine.encode(), 0)
+            self._fd = fd
+            return self
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def release(self) -> None:
+        """Remove the lock file and let go (a no-op when not held)."""
+        if self._fd is None:
+            return
+        self.path.unlink(missing_ok=True)
+        os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> "FileLock":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def _parse_holder(data: bytes) -> dict | None:
+    try:
+        holder = json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return holder if isinstance(holder, dict) else None
+
+
+def read_holder(path: Path) -> dict | None:
+    """What the holder of a lock file wrote about itself (None when empty or unreadable)."""
+    try:
+        return _parse_holder(Path(path).read_bytes())
+    except OSError:
+        return None
