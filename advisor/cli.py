@@ -85,7 +85,6 @@ def advise(answers_file, as_json, lang, plan_path, model_size, gpu_gb, seq_len, 
     import yaml
 
     from advisor.plan import advise as build_advice
-    from advisor.plan import plan_of
     from advisor.questionnaire import load_answers
     from advisor.render import render
     from rightfit.files import atomic_write
@@ -93,8 +92,13 @@ def advise(answers_file, as_json, lang, plan_path, model_size, gpu_gb, seq_len, 
     answers, defaults_used = load_answers(answers_file)
     advice = build_advice(answers, defaults_used, lang, model_size=model_size, gpu_gb=gpu_gb,
                           seq_len=seq_len, batch=batch)
+    plan = advice["plan"].to_dict()
     if plan_path:
-        atomic_write(plan_path, yaml.safe_dump(plan_of(advice), sort_keys=False, allow_unicode=True))
-    click.echo(json.dumps(advice, ensure_ascii=False, indent=1) if as_json else render(advice, answers_file))
+        atomic_write(plan_path, yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    if as_json:  # the plan's fields, then what the advice adds (fired rules, what-if, derived facts)
+        extra = {k: v for k, v in advice.items() if k != "plan"}
+        click.echo(json.dumps({**plan, **extra}, ensure_ascii=False, indent=1))
+    else:
+        click.echo(render(advice, answers_file))
     if plan_path and not as_json:
         click.echo(f"\nwrote {plan_path}")

@@ -72,7 +72,7 @@ def evaluate(answers: dict[str, Any], table: dict | None = None) -> dict:
     Returns:
         {"scores": {technique: score}, "ranking": [technique, best first],
          "contributions": {technique: [(rule id, signed weight)]}, "fired": [rule ids in order],
-         "caveats": [{id, rule, en, zh}], "checks": [names], "priorities": {name: weight, sum 1},
+         "caveats": [{id, rule, checks, en, zh}], "checks": [names], "priorities": {name: weight, sum 1},
          "candidates": [techniques to build], "facts": {derived and second-pass facts}}
     """
     table = table or load_rules()
@@ -90,7 +90,8 @@ def evaluate(answers: dict[str, Any], table: dict | None = None) -> dict:
                 contributions[technique].append((rule["id"], sign * weight))
         caveat = rule.get("caveat")
         if caveat and all(c["id"] != caveat["id"] for c in caveats):
-            caveats.append({"id": caveat["id"], "rule": rule["id"], "en": caveat["en"], "zh": caveat["zh"]})
+            caveats.append({"id": caveat["id"], "rule": rule["id"], "checks": list(rule.get("requires_check", [])),
+                            "en": caveat["en"], "zh": caveat["zh"]})
         checks.extend(c for c in rule.get("requires_check", []) if c not in checks)
         for name, weight in rule.get("priority", {}).items():
             priorities[name] += weight

@@ -44,32 +44,32 @@ def _table(rows: list[tuple], indent: str = "  ") -> list[str]:
 
 def render(advice: dict, source: str = "") -> str:
     """The advice as text: ranking, fired rules, caveats, checks, what-if, estimate, plan."""
-    lang = advice["lang"]
+    lang, plan = advice["lang"], advice["plan"]
     t = {k: v[lang] for k, v in UI.items()}
     out = [f"{t['title']} {source}".rstrip(), ""]
-    if advice["defaults_used"]:
-        defaults = ", ".join(f"{q}={show(advice['answers'][q], lang)}" for q in advice["defaults_used"])
+    if plan.defaults_used:
+        defaults = ", ".join(f"{q}={show(plan.answers[q], lang)}" for q in plan.defaults_used)
         out += [f"{t['defaults']}: {defaults}", ""]
     out.append(t["ranking"])
     weights = {r["id"]: r["effects"] for r in advice["fired"]}
     rows = [t["head"]]
-    for i, entry in enumerate(advice["ranking"], 1):
-        why = ", ".join(f"{weights[r][entry['technique']]:+g} {r}" for r in entry["rules"]) or "-"
-        rows.append((i, entry["technique"], f"{entry['score']:g}", why))
+    for i, entry in enumerate(plan.ranking, 1):
+        why = ", ".join(f"{weights[r][entry.technique]:+g} {r}" for r in entry.rules) or "-"
+        rows.append((i, entry.technique, f"{entry.score:g}", why))
     out += _table(rows) + ["", t["fired"]]
     out += [f"  {r['id']}: {r['reason']} [{r['source']}]" for r in advice["fired"]]
-    if advice["caveats"]:
-        out += ["", t["caveats"]] + [f"  ! {c['id']}: {c['text']}" for c in advice["caveats"]]
-    out += ["", f"{t['checks']}: {', '.join(advice['checks']) or '-'}", ""]
+    if plan.caveats:
+        out += ["", t["caveats"]] + [f"  ! {c.id}: {c.text[lang]}" for c in plan.caveats]
+    out += ["", f"{t['checks']}: {', '.join(plan.checks) or '-'}", ""]
     wi = advice["what_if"]
     out.append(f"{t['whatif']} ({wi['top']})")
     for option in wi["options"]:
-        change = " + ".join(f"{q}: {show(advice['answers'][q], lang)} -> {show(v, lang)}"
+        change = " + ".join(f"{q}: {show(plan.answers[q], lang)} -> {show(v, lang)}"
                             for q, v in option["changes"].items())
         out.append(f"  {change}  =>  {option['top']}")
     if not wi["options"]:
         out.append(f"  {t['whatif_none']}")
-    est = advice["estimate"]
+    est = plan.estimate
     gpu = f"{est['gpu_gb']:g} GB GPU" if est["gpu_gb"] else t["no_gpu"]
     out += ["", f"{t['estimate']} ({est['model_size_b']:g}B, seq {est['seq_len']}, batch {est['batch']}, {gpu})"]
     rows = [t["est_head"]]
@@ -80,6 +80,6 @@ def render(advice: dict, source: str = "") -> str:
         hours = "-" if e["train_hours"] is None else f"{e['train_hours']:.3g}"
         rows.append((method, f"{e['total_gb']:.1f}", *(f"{b[k]:.1f}" for k in
                      ("weights", "gradients", "optimizer", "activations", "overhead")), fits, hours))
-    out += _table(rows) + ["", f"{t['plan']}: {', '.join(advice['candidates'])}"]
-    out.append(f"{t['priorities']}: " + ", ".join(f"{k} {v:.2f}" for k, v in advice["priorities"].items()))
+    out += _table(rows) + ["", f"{t['plan']}: {', '.join(plan.candidates)}"]
+    out.append(f"{t['priorities']}: " + ", ".join(f"{k} {v:.2f}" for k, v in plan.priorities.items()))
     return "\n".join(out)

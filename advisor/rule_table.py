@@ -1,7 +1,9 @@
 """Loading and checking advisor/rules.yaml, so the engine can trust the table.
 
 A typo in the table (an unknown question, technique, operator or choice) is reported as one
-sentence naming the file and the rule id, never discovered as a silently dead rule.
+sentence naming the file and the rule id, never discovered as a silently dead rule. The
+techniques a rule may name are the table's own `techniques` list (the harness registers the
+same names: a test holds the two together); priorities and checks are rightfit.vocabulary's.
 """
 
 from __future__ import annotations
@@ -14,13 +16,11 @@ import yaml
 
 from advisor.questionnaire import check_value, load_questionnaire
 from rightfit.errors import UserError
+from rightfit.vocabulary import CHECKS, PRIORITIES
 
 RULES = Path(__file__).resolve().parent / "rules.yaml"
-TECHNIQUES = ("prompt", "rag", "lora", "qlora", "full", "distill", "rag_lora")
 DERIVED_FACTS = ("fits_full", "fits_lora", "fits_qlora")        # yes/no, from the resource estimate
 POST_FACTS = ("top", "candidates")                               # known only after the ranking
-CHECKS = ("privacy", "forgetting", "freshness", "citations", "style", "latency", "overfitting")
-PRIORITIES = ("accuracy_fresh", "accuracy_seen", "style", "latency", "forgetting", "privacy", "traceability", "cost")
 OPERATORS = ("eq", "ne", "in", "gte", "lte", "gt", "lt")
 RULE_KEYS = {"id", "when", "recommend", "boost", "penalise", "caveat", "requires_check", "priority", "reason",
              "source"}
@@ -30,18 +30,18 @@ def _has(entry: Any, *keys: str) -> bool:
     return isinstance(entry, dict) and all(entry.get(k) for k in keys)
 
 
-def _check_value(fact: str, value: Any, where: str) -> None:
+def _check_value(fact: str, value: Any, where: str, techniques: list[str]) -> None:
     questions = load_questionnaire()
     if fact in questions:
         check_value(questions[fact], value, where)
     elif fact in DERIVED_FACTS and not isinstance(value, bool):
         raise UserError(f"{where}: '{fact}' is yes/no, not {value!r}; write true or false.")
-    elif fact in POST_FACTS and value not in TECHNIQUES:
+    elif fact in POST_FACTS and value not in techniques:
         raise UserError(f"{where}: '{fact}' compares with a technique, not {value!r}; use one of "
-                        f"{', '.join(TECHNIQUES)}.")
+                        f"{', '.join(techniques)}.")
 
 
-def _check_condition(cond: Any, where: str) -> bool:
+def _check_condition(cond: Any, where: str, techniques: list[str]) -> bool:
     """Raise on a malformed condition; return whether it uses a second-pass fact."""
     if not isinstance(cond, dict):
         raise UserError(f"{where}: a condition must be a mapping, not {cond!r}; fix the rule.")
@@ -49,7 +49,7 @@ def _check_condition(cond: Any, where: str) -> bool:
         items = cond.get("all", cond.get("any"))
         if len(cond) != 1 or not isinstance(items, list):
             raise UserError(f"{where}: write a condition as {{all: [...]}} or {{any: [...]}}; fix the rule.")
-        return any([_check_condition(c, where) for c in items])
+        return any([_check_condition(c, where, techniques) for c in items])
     fact, op, value = cond.get("q"), cond.get("op"), cond.get("value")
     facts = [*load_questionnaire(), *DERIVED_FACTS, *POST_FACTS]
     if fact not in facts:
@@ -59,7 +59,7 @@ def _check_condition(cond: Any, where: str) -> bool:
         raise UserError(f"{where}: a condition is {{q, op, value}} with op one of {', '.join(OPERATORS)}; "
                         f"fix '{fact}'.")
     for v in (value if op == "in" else [value]):
-        _check_value(fact, v, where)
+        _check_value(fact, v, where, techniques)
     return fact in POST_FACTS
 
 
@@ -67,8 +67,9 @@ def check_table(table: Any, source: str) -> dict:
     """Validate a loaded table and mark each rule `_post` (second pass). Raises UserError."""
     if not isinstance(table, dict) or not isinstance(table.get("rules"), list):
         raise UserError(f"{source}: expected a mapping with a 'rules' list; fix the YAML.")
-    if sorted(table.get("techniques", [])) != sorted(TECHNIQUES):
-        raise UserError(f"{source}: 'techniques' must list exactly {', '.join(TECHNIQUES)}.")
+    techniques = table.get("techniques")
+    if not isinstance(techniques, list) or not techniques or len(set(techniques)) != len(techniques):
+        raise UserError(f"{source}: 'techniques' must list the techniques the rules rank, each once.")
     if sorted(table.get("priorities", {})) != sorted(PRIORITIES):
         raise UserError(f"{source}: 'priorities' must give a base weight to {', '.join(PRIORITIES)}.")
     seen = set()
@@ -80,12 +81,12 @@ def check_table(table: Any, source: str) -> dict:
         if set(rule) - RULE_KEYS:
             raise UserError(f"{where}: unknown key(s) {', '.join(sorted(set(rule) - RULE_KEYS))}; "
                             f"allowed: {', '.join(sorted(RULE_KEYS))}.")
-        post = _check_condition(rule.get("when"), where)
+        post = _check_condition(rule.get("when"), where, techniques)
         for kind in ("recommend", "boost", "penalise"):
             for technique, weight in rule.get(kind, {}).items():
-                if technique not in TECHNIQUES or not isinstance(weight, (int, float)) or weight <= 0:
+                if technique not in techniques or not isinstance(weight, (int, float)) or weight <= 0:
                     raise UserError(f"{where}: '{kind}' needs technique: positive weight with a technique among "
-                                    f"{', '.join(TECHNIQUES)}, not {technique}: {weight!r}.")
+                                    f"{', '.join(techniques)}, not {technique}: {weight!r}.")
                 if post:
                     raise UserError(f"{where}: a rule on {' or '.join(POST_FACTS)} runs after scoring and "
                                     f"cannot '{kind}'; use a caveat.")

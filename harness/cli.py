@@ -11,7 +11,8 @@ from rightfit.errors import UserError
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
 @click.argument("overrides", nargs=-1)
 @click.option("--plan", "plan_path", type=click.Path(dir_okay=False),
-              help="An advisor plan (rightfit advise ... -o plan.yaml): its candidates are built.")
+              help="An advisor plan (rightfit advise ... -o plan.yaml): its candidates are built and its "
+                   "priorities choose the measured winner.")
 @click.option("--suite", help="Suite name under tasks/ or a folder (same as suite=...).")
 @click.option("--candidates", help="Comma list of techniques, e.g. rag,lora,full,distill.")
 @click.option("--base-model", help="'default', 'tiny', a local model folder or a Hugging Face id in the local cache.")
@@ -36,7 +37,7 @@ def run(config, overrides, plan_path, suite, candidates, base_model, seeds, run_
       rightfit run cfg.yaml train.lr=1e-4 --seeds 3
     """
     import json
-
+    from pathlib import Path
 
     from harness.config import RunConfig, load_config
     from rightfit.files import load_yaml
@@ -51,24 +52,30 @@ def run(config, overrides, plan_path, suite, candidates, base_model, seeds, run_
     if config and "=" in config:  # a first argument with '=' is an override, not a file
         overrides, config = (config, *overrides), None
     base: dict = {}
-    plan = None
+    plan = plan_text = None
     if plan_path:
-        plan, _ = load_yaml(plan_path)
-        base.update(plan_to_overrides(plan, plan_path))
+        from advisor.plan import Plan
+        data, _ = load_yaml(plan_path)
+        plan = Plan.from_dict(data, plan_path)
+        plan_text = Path(plan_path).read_text(encoding="utf-8")
+        base["candidates"] = list(plan.candidates)
     flags = {"suite": suite, "candidates": candidates, "base_model": base_model, "seeds": seeds,
              "max_memory_gb": max_memory, "trust_remote_code": trust_remote_code or None}
     extra = [f"{k}={v}" for k, v in flags.items() if v is not None]
-    cfg = load_config(config, extra + list(overrides), base=base)
+    cfg = load_config(config, extra + list(overrides), base=base, base_source=plan_path or "config")
     from harness.modeling import distributed
     if not distributed.is_main():  # under `accelerate launch` process 0 writes the run; the others train beside it
         _run_beside(cfg, run_id, force)
         return
     with RunDir(cfg.runs_dir, run_id) as rd:
         rd.write_config(cfg)
-        if plan is not None:
-            from rightfit.files import dump_yaml
-            dump_yaml(plan, rd.path / "plan.yaml")
+        if plan_text is not None:
+            from rightfit.files import atomic_write
+            atomic_write(rd.path / "plan.yaml", plan_text)  # the input as given, for reproducing the run
         if dry_run:
+            from harness.runner import run_record
+            from harness.suites import load_suite
+            rd.write_run(run_record(cfg, load_suite(cfg.suite), plan))
             rd.write_env([cfg.seed + i for i in range(cfg.seeds)])
             out = {"run_dir": str(rd.path), "candidates": cfg.candidates, "dry_run": True}
             click.echo(json.dumps(out) if as_json else f"wrote {rd.path} (dry run: nothing built)")
@@ -76,7 +83,7 @@ def run(config, overrides, plan_path, suite, candidates, base_model, seeds, run_
         import torch  # noqa: F401  (so env.json records torch's threads)
 
         from harness.runner import run_plan
-        records = run_plan(cfg, rd, force=force)
+        records = run_plan(cfg, rd, force=force, plan=plan)
         rd.write_env([cfg.seed + i for i in range(cfg.seeds)])
     summary = [{"candidate": r["candidate"], **{k: r["metrics"].get(k, {}).get("value")
                 for k in ("test.em", "test.docs_only.em", "fresh.em", "test.style", "probes.em")}}
@@ -107,14 +114,6 @@ def _run_beside(cfg, run_id, force) -> None:
             run_plan(cfg, rd, force=force)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def plan_to_overrides(plan: dict, source: str) -> dict:
-    """The part of a RunConfig that an advisor plan decides: the candidates."""
-    if not isinstance(plan, dict) or not isinstance(plan.get("candidates"), list) or not plan["candidates"]:
-        raise UserError(f"{source}: field 'candidates' must be a non-empty list of techniques; "
-                        f"write the plan with `rightfit advise ANSWERS -o plan.yaml`.")
-    return {"candidates": list(plan["candidates"])}
 
 
 BENCHMARKS = {  # name -> script under bench/ (each writes bench/results/<name>.json)

@@ -142,8 +142,9 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
 
 
 def load_config(path: str | os.PathLike | None = None, overrides: list[str] | None = None,
-                base: dict | None = None) -> Any:
-    """Defaults <- `base` <- YAML file <- `key=value` overrides, validated: a RunConfig."""
+                base: dict | None = None, base_source: str = "config") -> Any:
+    """Defaults <- `base` (read from `base_source`, e.g. a plan) <- YAML file <- `key=value`
+    overrides, validated: a RunConfig."""
     data, lines, source = dict(base or {}), {}, "config"
     if path is not None:
         file_data, lines = load_yaml(path)
@@ -155,4 +156,5 @@ def load_config(path: str | os.PathLike | None = None, overrides: list[str] | No
         source = str(path)
     overridden = frozenset(parse_override(t)[0] for t in overrides or [])
     data = apply_overrides(data, overrides or [])
-    return from_dict(RunConfig, data, source=source, lines=lines, overridden=overridden)
+    origins = {key: base_source for key in (base or {})}
+    return from_dict(RunConfig, data, source=source, lines=lines, overridden=overridden, origins=origins)

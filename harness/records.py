@@ -4,7 +4,8 @@ A run writes ``runs/<run-id>/``::
 
     config.resolved.yaml   the full RunConfig after defaults, file and overrides
     env.json               EnvRecord: versions, hardware, threads, seeds, git commit
-    plan.yaml              the advisor's plan, when the run came from one (optional)
+    run.json               RunRecord: what the run is judged by (priorities, the advisor's plan, checks)
+    plan.yaml              the plan file the run was given, as it was (optional; for reproducing)
     records/<candidate>.json   one CandidateRecord per candidate (and seed)
     .lock                  held while the run is in progress
 
@@ -94,6 +95,19 @@ class CandidateRecord(TypedDict, total=False):
     eval_cache: dict[str, Any]    # {"key", "hit"}: evaluation reused from an identical earlier one
     timings: dict[str, float]     # seconds: build, eval, ...
     created: str                  # ISO 8601 UTC
+
+
+class RunRecord(TypedDict, total=False):
+    schema_version: int
+    run_id: str
+    created: str
+    suite: dict[str, Any]          # {"name", "version", "language"}
+    base_model: str
+    candidates: list[str]
+    priorities: dict[str, float]   # weights the measured winner is chosen under (rightfit.vocabulary)
+    priorities_from: str           # "plan" or "default"
+    checks: list[dict]             # the plan's required checks: [{"name", "measurable", "why"}]
+    advice: dict | None            # the advisor's plan (advisor.plan.Plan.to_dict()); None without a plan
 
 
 class EnvRecord(TypedDict, total=False):
@@ -194,6 +208,12 @@ class RunDir:
         write_json(self.path / "env.json", env)
         return env
 
+    def write_run(self, run: RunRecord) -> None:
+        run.setdefault("schema_version", SCHEMA_VERSION)
+        run.setdefault("run_id", self.run_id)
+        run.setdefault("created", now_iso())
+        write_json(self.path / "run.json", run)
+
     def write_record(self, record: CandidateRecord, subdir: str = "") -> Path:
         """Write records/<candidate>.json (per-seed records of a multi-seed run go to records/seeds/)."""
         record.setdefault("schema_version", SCHEMA_VERSION)
@@ -209,7 +229,7 @@ def safe_name(name: str) -> str:
 
 
 def load_run(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a run directory back: config, env, records (sorted by candidate)."""
+    """Read a run directory back: config, env, the run record, records (sorted by candidate)."""
     import yaml
     path = Path(path)
     if not (path / "records").is_dir():
@@ -222,11 +242,12 @@ def load_run(path: str | os.PathLike) -> dict[str, Any]:
             raise UserError(f"{f}: not valid JSON ({e}); re-run or remove the record.") from None
     cfg_path = path / "config.resolved.yaml"
     env_path = path / "env.json"
-    plan_path = path / "plan.yaml"
+    run_path = path / "run.json"
     return {
         "run_id": path.name, "path": str(path),
         "config": yaml.safe_load(cfg_path.read_text()) if cfg_path.exists() else {},
         "env": json.loads(env_path.read_text()) if env_path.exists() else {},
-        "plan": yaml.safe_load(plan_path.read_text()) if plan_path.exists() else None,
+        "run": json.loads(run_path.read_text(encoding="utf-8")) if run_path.exists() else {},
+        "plan_file": str(path / "plan.yaml") if (path / "plan.yaml").exists() else None,
         "records": records,
     }

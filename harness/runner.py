@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.records import CandidateRecord, RunDir
+from harness.records import CandidateRecord, RunDir, RunRecord
 from rightfit import ui
 
 
@@ -46,8 +46,33 @@ def ordered(candidates: list[str]) -> list[str]:
     return list(dict.fromkeys([first, *candidates]))
 
 
-def run_plan(cfg: Any, rd: RunDir, *, force: bool = False) -> list[CandidateRecord]:
-    """Build and evaluate cfg.candidates on cfg.suite; write one record per candidate (and seed)."""
+def run_record(cfg: Any, suite: Any, plan: Any = None) -> RunRecord:
+    """What the run is judged by: the plan's priorities (equal weights without a plan), its
+    advice for the report, and whether this suite can measure each check the plan requires."""
+    from rightfit.vocabulary import CHECKS, EQUAL_WEIGHTS
+    weights = plan.priorities if plan is not None else EQUAL_WEIGHTS
+    total = sum(weights.values()) or 1.0
+    checks = []
+    for name in (plan.checks if plan is not None else []):
+        spec = CHECKS.get(name)
+        measurable = spec is not None and suite.has(spec.needs)
+        checks.append({"name": name, "measurable": measurable,
+                       "why": "" if measurable else f"suite '{suite.name}' has no {spec.needs if spec else name} part"})
+    return RunRecord(suite={"name": suite.name, "version": suite.version, "language": suite.language},
+                     base_model=cfg.base_model, candidates=ordered(cfg.candidates),
+                     priorities={k: round(v / total, 4) for k, v in weights.items()},
+                     priorities_from="plan" if plan is not None else "default", checks=checks,
+                     advice=plan.to_dict() if plan is not None else None)
+
+
+def run_plan(cfg: Any, rd: RunDir, *, force: bool = False, plan: Any = None) -> list[CandidateRecord]:
+    """Build and evaluate cfg.candidates on cfg.suite; write the run record and one record per
+    candidate (and seed).
+
+    Args:
+        plan: the advisor's Plan the run came from (its priorities, advice and checks go into
+            run.json), or None.
+    """
     from harness import cache
     from harness.basemodels.build import resolve_base_model
     from harness.evaluation.compare import add_comparisons, aggregate_seeds
@@ -59,6 +84,12 @@ def run_plan(cfg: Any, rd: RunDir, *, force: bool = False) -> list[CandidateReco
     cache.clean_stale_partials(Path(cfg.cache_dir))  # unfinished builds nobody resumed for a week
     set_threads()
     suite = load_suite(cfg.suite)
+    record = run_record(cfg, suite, plan)
+    for check in record["checks"]:
+        if not check["measurable"]:
+            ui.info(f"the plan asks for the {check['name']} check, but {check['why']}: it will be n/a")
+    if rd is not None:
+        rd.write_run(record)
     teacher = resolve_base_model(cfg.base_model, "teacher")
     student = resolve_base_model(cfg.student_model or cfg.base_model, "student") \
         if cfg.student_model or cfg.base_model in ("default", "tiny") else ""

@@ -1,7 +1,9 @@
 """From a loaded run (harness.records.load_run) to everything the report shows.
 
 Pure data in, plain dicts out: the template only lays them out. Charts are built here from the
-same numbers as the table, so a chart can never disagree with the table.
+same numbers as the table, so a chart can never disagree with the table. Metric names, labels,
+directions and formats come from the metric registry (harness/evaluation/metrics.py); the
+advisor's verdict, priorities and caveats from the run record (run.json).
 """
 
 from __future__ import annotations
@@ -10,63 +12,29 @@ from typing import Any
 
 import yaml
 
+from harness.evaluation.metrics import format_value as fmt
+from harness.evaluation.metrics import metric_label
 from reports import charts, findings, scoring
-from reports.i18n import (
-    METRIC_ORDER,
-    fmt,
-    human_bytes,
-    human_count,
-    metric_label,
-    priority_label,
-    strings,
-)
+from reports.i18n import strings
 from rightfit.errors import UserError
+from rightfit.vocabulary import CHECKS, priority_label
 
 MAX_AB_ROWS = 300          # A/B questions shown; keeps a demo report well under 5 MB
-ACCURACY_AXIS = ("em", "f1", "em_seen")
-DEFAULT_PRIORITIES = {"accuracy_fresh": 1, "accuracy_seen": 1, "style": 1, "latency": 1, "forgetting": 1,
-                      "privacy": 1, "traceability": 1, "cost": 1}
-
-
-# The report's metric names <- the record keys `rightfit run` writes (harness/evaluation/evaluate.py), first
-# present wins. Records that already use the report's names pass through unchanged; any other key
-# is kept under its own name and shown among "all other metrics".
-RECORD_KEYS: dict[str, tuple[str, ...]] = {
-    "em": ("test.em",), "f1": ("test.f1",), "em_seen": ("test.seen.em",),
-    "em_docs_only": ("test.docs_only.em",), "em_updated": ("fresh.em",),
-    "em_before_update": ("stale.em",),
-    "rouge1": ("test.rouge1",), "rouge2": ("test.rouge2",), "rougeL": ("test.rougeL",), "bleu": ("test.bleu",),
-    "style": ("test.style",), "traceability": ("test.traceability",),
-    "probe_acc": ("probes.em",), "probe_mc_acc": ("probes.mc_acc",),
-    "ppl_general": ("general.ppl",), "ppl_domain": ("domain.ppl",),
-    "forgetting_delta": ("forgetting.probes.em", "forgetting.probes.mc_acc"),
-    "forgetting_mc_delta": ("forgetting.probes.mc_acc",),
-    "leak_rate": ("privacy.leak_rate",), "exposure": ("privacy.exposure",),
-    "latency_p50": ("latency.p50_s",), "latency_p95": ("latency.p95_s",),
-    "retrieval_share": ("latency.retrieval_share",), "tokens_per_s": ("latency.tokens_per_s",),
-}
-# Paired tests of the probes score the same items as the forgetting deltas (the base cancels out).
-COMPARISON_ALSO = {"probe_acc": "forgetting_delta", "probe_mc_acc": "forgetting_mc_delta"}
-
-
-def canonical(record: dict) -> dict:
-    """A copy of `record` whose metrics and comparisons use the report's metric names."""
-    metrics = dict(record.get("metrics") or {})
-    comparisons = dict(record.get("comparisons") or {})
-    for name, keys in RECORD_KEYS.items():
-        for key in keys:
-            if name not in metrics and key in metrics:
-                metrics[name] = metrics.pop(key)
-            if name not in comparisons and key in comparisons:
-                comparisons[name] = comparisons.pop(key)
-    for src, dst in COMPARISON_ALSO.items():
-        if src in comparisons and dst not in comparisons:
-            comparisons[dst] = comparisons[src]
-    return {**record, "metrics": metrics, "comparisons": comparisons}
+ACCURACY_AXIS = ("test.em", "test.f1", "test.seen.em")
+# The metrics table's columns, in this order, when the run measured them; every other recorded
+# metric is listed below the table.
+HEADLINE = ("test.em", "test.f1", "test.seen.em", "test.docs_only.em", "fresh.em", "test.rouge1", "test.rouge2",
+            "test.rougeL", "test.bleu", "test.traceability", "test.style", "probes.em", "probes.mc_acc",
+            "general.ppl", "domain.ppl", "forgetting.probes.em", "forgetting.probes.mc_acc", "privacy.leak_rate",
+            "privacy.exposure", "latency.p50_s", "latency.p95_s", "latency.retrieval_share", "latency.tokens_per_s")
+# What the forgetting chart plots: the first measured.
+FORGETTING = ("forgetting.probes.em", "forgetting.probes.mc_acc")
+RESOURCES = (("params", "artifact.trainable_params"), ("size", "artifact.size_bytes"),
+             ("build", "artifact.build_seconds"), ("memory", "artifact.peak_memory_mb"))
 
 
 def check_records(run: dict) -> list[dict]:
-    """The run's candidate records, validated enough to render, with canonical metric names.
+    """The run's candidate records, validated enough to render.
 
     Raises:
         UserError: no records, or a record without a candidate name or metrics mapping.
@@ -86,24 +54,22 @@ def check_records(run: dict) -> list[dict]:
             raise UserError(f"{run['path']}/records: candidate '{name}' appears twice; remove one record.")
         seen.add(name)
         r.setdefault("technique", name.split("@")[0])
-    records = [canonical(r) for r in records]
-    plan = run.get("plan")
-    if plan is not None and not isinstance(plan, dict):
-        raise UserError(f"{run['path']}/plan.yaml: expected a mapping (plan_version, ranking, ...); "
-                        f"re-write it with `rightfit advise -o`.")
     return records
 
 
 def metric_columns(records: list[dict]) -> tuple[list[str], list[str]]:
-    """(headline metrics the report knows, in its order; every other recorded metric, sorted)."""
+    """(headline metrics, in HEADLINE order; every other recorded metric, sorted)."""
     names = {m for r in records for m in (r.get("metrics") or {})}
-    known = [m for m in METRIC_ORDER if m in names and m not in scoring.ARTIFACT_METRICS]
-    return known, sorted(names - set(known))
+    headline = [m for m in HEADLINE if m in names]
+    return headline, sorted(names - set(headline))
 
 
 def _cell_markers(records: list[dict], metric: str) -> dict[str, str]:
-    """candidate -> "best" / "best*" / "best**" / "tie" / "" for one column."""
-    hib = scoring.higher_is_better(records, metric)
+    """candidate -> "best" / "best*" / "best**" / "tie" / "" for one column (none for a metric of
+    unknown direction)."""
+    hib = scoring.higher_is_better(metric)
+    if hib is None:
+        return {}
     vals = [(r["candidate"], scoring.value(r, metric)) for r in records]
     vals = sorted([(c, v) for c, v in vals if v is not None], key=lambda t: -t[1] if hib else t[1])
     if not vals:
@@ -142,14 +108,15 @@ def table(records: list[dict], scores: dict, order: list[str], lang: str) -> dic
              "extra_cells": [_cell(by_name[c], m, markers[m].get(c, ""), na) for m in extra]} for c in order]
 
     def col(m: str) -> dict:
-        return {"name": m, "label": metric_label(m, lang), "hib": scoring.higher_is_better(records, m)}
+        return {"name": m, "label": metric_label(m, lang), "hib": scoring.higher_is_better(m)}
     return {"cols": [col(m) for m in cols], "rows": rows,
             "extra": [{**col(m), "cells": [row["extra_cells"][j] for row in rows]} for j, m in enumerate(extra)]}
 
 
 def summary(run: dict, records: list[dict], scores: dict, order: list[str], lang: str) -> dict:
     s = strings(lang)
-    plan = run.get("plan") or {}
+    info = run.get("run") or {}
+    plan = info.get("advice") or {}
     agree = scoring.agreement(records, plan or None, scores, order)
     total = scores["total"]
     sentences = []
@@ -187,7 +154,7 @@ def summary(run: dict, records: list[dict], scores: dict, order: list[str], lang
         sentences.append(s["no_plan_text"].format(winner=winner, score=sc(winner)))
     ranking = plan.get("ranking") or []
     top = ranking[0] if ranking else {}
-    stated = _priorities(plan)
+    stated = priorities_of(run)
     priorities = [{"name": p, "label": priority_label(p, lang), "weight": w,
                    "share": w / (sum(stated.values()) or 1.0),
                    "metrics": [metric_label(m, lang) for m in scores["metrics"].get(p, [])],
@@ -197,7 +164,7 @@ def summary(run: dict, records: list[dict], scores: dict, order: list[str], lang
     return {"status": status, "agree": agree, "sentences": sentences, "winner": winner,
             "winner_technique": next(r["technique"] for r in records if r["candidate"] == winner),
             "winner_score": total[winner], "pick": top.get("technique"), "pick_score": top.get("score"),
-            "pick_reasons": localised_reasons(top, lang),
+            "pick_reasons": _in_language(top.get("reasons"), lang),
             "pick_rules": [str(x) for x in top.get("rules") or []],
             "advisor_ranking": [{"technique": str(x.get("technique")), "score": x.get("score")}
                                 for x in ranking if isinstance(x, dict)],
@@ -206,19 +173,11 @@ def summary(run: dict, records: list[dict], scores: dict, order: list[str], lang
             "priorities": priorities, "order": order}
 
 
-def localised_reasons(top: dict, lang: str) -> list[str]:
-    """The plan's reasons for its pick, in the report's language: the plan stores them in the
-    language it was advised in, the advisor's rule table has both (looked up by rule id)."""
-    reasons = [str(x) for x in top.get("reasons") or []]
-    rules = [str(x) for x in top.get("rules") or []]
-    if lang == "en" or len(rules) != len(reasons):
-        return reasons
-    try:
-        from advisor.rule_table import load_rules
-        table = {r["id"]: r for r in load_rules()["rules"]}
-    except Exception:  # the report renders from records; the rule table is a nicety here
-        return reasons
-    return [(table.get(rid) or {}).get("reason", {}).get(lang) or text for rid, text in zip(rules, reasons)]
+def _in_language(texts: Any, lang: str) -> list[str]:
+    """The plan's sentences in `lang` (the plan carries every language; English if one is missing)."""
+    if not isinstance(texts, dict):
+        return []
+    return [str(x) for x in texts.get(lang) or texts.get("en") or []]
 
 
 def _plain(v: Any, s: dict | None = None) -> str:
@@ -230,11 +189,26 @@ def _plain(v: Any, s: dict | None = None) -> str:
     return str(v)
 
 
-def _priorities(plan: dict) -> dict[str, float]:
-    p = plan.get("priorities")
-    if not isinstance(p, dict) or not p:
-        return dict(DEFAULT_PRIORITIES)
+def priorities_of(run: dict) -> dict[str, float]:
+    """The weights the run is scored under, as the run recorded them (the plan's or the defaults)."""
+    p = (run.get("run") or {}).get("priorities")
+    if not isinstance(p, dict):
+        return {}
     return {str(k): float(v) for k, v in p.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def checks(run: dict, records: list[dict], lang: str) -> list[dict]:
+    """The checks the plan asked for: each with whether the run measured it."""
+    rows = []
+    for c in (run.get("run") or {}).get("checks") or []:
+        spec = CHECKS.get(c.get("name"))
+        if spec is None:
+            continue
+        measured = any(scoring.value(r, m) is not None for r in records for m in spec.metrics) or (
+            "train.eval_loss" in spec.metrics and any((r.get("train") or {}).get("eval_loss") for r in records))
+        rows.append({"name": spec.name, "label": spec.label[1 if lang == "zh" else 0], "measured": measured,
+                     "why": str(c.get("why") or "")})
+    return rows
 
 
 def _ci_point(r: dict, m: str, scale: float = 1.0) -> tuple[float | None, float | None]:
@@ -252,33 +226,33 @@ def build_charts(records: list[dict], order: list[str], colors: dict[str, str], 
     points = []
     for c in order:
         r = by_name[c]
-        x, y = scoring.value(r, "latency_p50"), scoring.value(r, acc) if acc else None
+        x, y = scoring.value(r, "latency.p50_s"), scoring.value(r, acc) if acc else None
         if x is None or y is None:
             continue
-        x_lo, x_hi = _ci_point(r, "latency_p50", 1000.0)
+        x_lo, x_hi = _ci_point(r, "latency.p50_s", 1000.0)
         y_lo, y_hi = _ci_point(r, acc)
         points.append({"name": c, "x": x * 1000, "y": y, "x_lo": x_lo, "x_hi": x_hi, "y_lo": y_lo, "y_hi": y_hi,
-                       "color": colors[c], "label": f"{fmt(acc, y)}, {fmt('latency_p50', x)}"})
+                       "color": colors[c], "label": f"{fmt(acc, y)}, {fmt('latency.p50_s', x)}"})
     out["pareto"] = charts.pareto(points, s["latency_axis"], s["accuracy_axis"].format(
-        metric=metric_label(acc or "em", lang)), s["pareto_front"], s["chart_pareto"], no_data=s["no_data"])
+        metric=metric_label(acc or "test.em", lang)), s["pareto_front"], s["chart_pareto"], no_data=s["no_data"])
+    forget = next((m for m in FORGETTING if any(scoring.value(r, m) is not None for r in records)), FORGETTING[0])
     out["forgetting"] = charts.bars(
-        "forgetting", [{"name": c, "value": scoring.value(by_name[c], "forgetting_delta"),
-                        "lo": _ci_point(by_name[c], "forgetting_delta")[0],
-                        "hi": _ci_point(by_name[c], "forgetting_delta")[1], "color": colors[c]} for c in order],
-        metric_label("forgetting_delta", lang), s["chart_forgetting"], lambda v: fmt("forgetting_delta", v),
-        no_data=s["no_data"])
+        "forgetting", [{"name": c, "value": scoring.value(by_name[c], forget),
+                        "lo": _ci_point(by_name[c], forget)[0],
+                        "hi": _ci_point(by_name[c], forget)[1], "color": colors[c]} for c in order],
+        metric_label(forget, lang), s["chart_forgetting"], lambda v: fmt(forget, v), no_data=s["no_data"])
     before_m = next((m for m in findings.BEFORE_UPDATE if any(scoring.value(r, m) is not None for r in records)),
-                    "em")
+                    "test.em")
     fresh = [{"label": f"{s['before']} ({metric_label(before_m, lang)})", "color": "#a5b4c8",
               "values": {c: scoring.value(by_name[c], before_m) for c in order}},
-             {"label": f"{s['after']} ({metric_label('em_updated', lang)})", "color": "#166570",
-              "values": {c: scoring.value(by_name[c], "em_updated") for c in order}}]
+             {"label": f"{s['after']} ({metric_label('fresh.em', lang)})", "color": "#166570",
+              "values": {c: scoring.value(by_name[c], "fresh.em") for c in order}}]
     if all(v is None for v in fresh[1]["values"].values()):
         fresh = []
-    out["freshness"] = charts.grouped_bars("freshness", order, fresh, metric_label("em", lang),
+    out["freshness"] = charts.grouped_bars("freshness", order, fresh, metric_label("test.em", lang),
                                            s["chart_freshness"], lambda v: f"{v:.2f}", no_data=s["no_data"])
     over_cols = [m for m in cols if any(scoring.value(r, m) is not None for r in records)]
-    over_cols += [m for m in ("build_seconds", "peak_memory_mb")
+    over_cols += [m for m in ("artifact.build_seconds", "artifact.peak_memory_mb")
                   if any(scoring.value(r, m) is not None for r in records)]
     cells = {}
     for m in over_cols:
@@ -294,9 +268,8 @@ def build_charts(records: list[dict], order: list[str], colors: dict[str, str], 
         series.append({"name": c, "color": colors[c], "dash": True, "points": train.get("eval_loss") or []})
     out["loss"] = charts.lines("loss", series, s["step"], s["loss"], s["chart_loss"], no_data=s["no_data"])
     panels = []
-    for pid, key, f in (("params", "trainable_params", human_count), ("size", "size_bytes", human_bytes),
-                        ("build", "build_seconds", lambda v: fmt("build_seconds", v)),
-                        ("memory", "peak_memory_mb", lambda v: fmt("peak_memory_mb", v))):
+    for pid, key in RESOURCES:
+        f = (lambda k: lambda v: fmt(k, v))(key)
         vals = {c: scoring.value(by_name[c], key) for c in order}
         if any(v is not None for v in vals.values()):
             panels.append({"id": pid, "label": s[f"res_{pid}"], "values": vals, "fmt": f, "colors": colors})
@@ -331,7 +304,7 @@ def appendix(run: dict, records: list[dict]) -> dict:
     env = run.get("env") or {}
     path = run["path"]
     commit = env.get("git_commit")
-    plan = f" --plan {path}/plan.yaml" if run.get("plan") is not None else ""
+    plan = f" --plan {path}/plan.yaml" if run.get("plan_file") else ""
     cmds = ([f"git checkout {commit}"] if commit else []) + [
         f"rightfit run {path}/config.resolved.yaml{plan} --run-id {run['run_id']}-repro",
         f"rightfit report {run['config'].get('runs_dir', 'runs')}/{run['run_id']}-repro"]
@@ -350,14 +323,15 @@ def appendix(run: dict, records: list[dict]) -> dict:
 def analyse(run: dict, lang: str = "en") -> dict:
     """Everything the template needs, from a run loaded by harness.records.load_run."""
     records = check_records(run)
-    plan = run.get("plan") or {}
-    scores = scoring.weighted_scores(records, _priorities(plan))
+    plan = (run.get("run") or {}).get("advice") or {}
+    scores = scoring.weighted_scores(records, priorities_of(run))
     advisor_order = [str(x.get("technique")) for x in plan.get("ranking") or [] if isinstance(x, dict)]
     order = scoring.ranking(scores["total"], advisor_order, {r["candidate"]: r["technique"] for r in records})
     colors = charts.colour_map(sorted(r["candidate"] for r in records))
     tbl = table(records, scores, order, lang)
     lit = findings.literature(records, lang)
     risk_rows, other_caveats = findings.risks(records, plan, lang)
+    required = checks(run, records, lang)
     first = records[0]
     return {"lang": lang, "s": strings(lang), "run_id": run["run_id"], "run_path": run["path"],
             "suite": (first.get("suite") or {}).get("name") or run["config"].get("suite", "?"),
@@ -369,5 +343,5 @@ def analyse(run: dict, lang: str = "en") -> dict:
             "charts": build_charts(records, order, colors, [c["name"] for c in tbl["cols"]], lang),
             "literature": lit, "notes": {sec: [x for x in lit if x["section"] == sec]
                                          for sec in {x["section"] for x in lit}},
-            "ab": ab_rows(records, order), "risks": risk_rows, "other_caveats": other_caveats,
+            "ab": ab_rows(records, order), "risks": risk_rows, "other_caveats": other_caveats, "checks": required,
             "appendix": appendix(run, records)}

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import yaml
 
-from reports.i18n import fmt, metric_label, strings
+from harness.evaluation.metrics import format_value as fmt
+from harness.evaluation.metrics import metric_label
+from reports.i18n import strings
 from reports.scoring import higher_is_better, p_value, value
 
 FORGETTING_DROP = 0.02     # probe-accuracy drop (absolute) that counts as forgetting
@@ -19,15 +21,11 @@ STALENESS_DROP = 0.10      # accuracy drop from before to after the update that 
 OVERFIT_RISE = 0.05        # held-out loss rise above its minimum (relative) that counts as over-fitting
 # Accuracy before the update, first one present: the same questions scored before the docs changed
 # if the run recorded it, else accuracy on the original test set.
-BEFORE_UPDATE = ("em_before_update", "em_updated_before", "em", "em_docs_only")
+BEFORE_UPDATE = ("stale.em", "test.em", "test.docs_only.em")
+FORGETTING = ("forgetting.probes.em", "forgetting.probes.mc_acc")  # the first measured is checked
 
-# risk id -> words that tie an advisor caveat (its id or text) to it
-RISK_KEYWORDS = {
-    "forgetting": ("forget",),
-    "leakage": ("leak", "privacy", "private", "canary", "memoris", "memoriz"),
-    "staleness": ("stale", "fresh", "outdated", "changes", "update"),
-    "overfitting": ("overfit", "over-fit", "over_fit", "small_data", "little_data", "few_examples"),
-}
+# risk id -> the check (rightfit.vocabulary.CHECKS) whose caveats raise it
+RISK_CHECK = {"forgetting": "forgetting", "leakage": "privacy", "staleness": "freshness", "overfitting": "overfitting"}
 
 
 def _measured(records: list[dict], metric: str) -> list[tuple[float, dict]]:
@@ -36,23 +34,22 @@ def _measured(records: list[dict], metric: str) -> list[tuple[float, dict]]:
 
 
 def _forgetting(records: list[dict], s: dict) -> tuple[str, str]:
-    rows = _measured(records, "forgetting_delta")
-    if not rows:
-        return "not_measured", s["ev_missing"].format(what="forgetting_delta")
-    v, r = min(rows, key=lambda t: t[0])
-    m = r["metrics"]["forgetting_delta"]
+    key = next((k for k in FORGETTING if _measured(records, k)), None)
+    if key is None:
+        return "not_measured", s["ev_missing"].format(what=FORGETTING[0])
+    v, r = min(_measured(records, key), key=lambda t: t[0])
+    m = r["metrics"][key]
     if v <= -FORGETTING_DROP:
         return "confirmed", s["ev_forgetting"].format(
-            cand=r["candidate"], delta=fmt("forgetting_delta", v), lo=fmt("forgetting_delta", m.get("ci_low")),
-            hi=fmt("forgetting_delta", m.get("ci_high")))
+            cand=r["candidate"], delta=fmt(key, v), lo=fmt(key, m.get("ci_low")), hi=fmt(key, m.get("ci_high")))
     return "not_confirmed", s["ev_forgetting_none"].format(thr=FORGETTING_DROP, cand=r["candidate"],
-                                                           delta=fmt("forgetting_delta", v))
+                                                           delta=fmt(key, v))
 
 
 def _leakage(records: list[dict], s: dict) -> tuple[str, str]:
-    rows = _measured(records, "leak_rate")
+    rows = _measured(records, "privacy.leak_rate")
     if not rows:
-        return "not_measured", s["ev_missing"].format(what="leak_rate")
+        return "not_measured", s["ev_missing"].format(what="privacy.leak_rate")
     v, r = max(rows, key=lambda t: t[0])
     if v > 0:
         return "confirmed", s["ev_leakage"].format(cand=r["candidate"], rate=f"{v:.0%}")
@@ -62,7 +59,7 @@ def _leakage(records: list[dict], s: dict) -> tuple[str, str]:
 def _staleness(records: list[dict], s: dict) -> tuple[str, str]:
     worst = None
     for r in records:
-        after = value(r, "em_updated")
+        after = value(r, "fresh.em")
         metric = next((m for m in BEFORE_UPDATE if value(r, m) is not None), None)
         if after is None or metric is None:
             continue
@@ -70,7 +67,7 @@ def _staleness(records: list[dict], s: dict) -> tuple[str, str]:
         if worst is None or before - after > worst[0]:
             worst = (before - after, r, before, after, metric)
     if worst is None:
-        return "not_measured", s["ev_missing"].format(what="em_updated")
+        return "not_measured", s["ev_missing"].format(what="fresh.em")
     drop, r, before, after, metric = worst
     if drop >= STALENESS_DROP:
         return "confirmed", s["ev_staleness"].format(cand=r["candidate"], before=f"{before:.2f}", metric=metric,
@@ -110,22 +107,30 @@ RISK_CHECKS = {"forgetting": _forgetting, "leakage": _leakage, "staleness": _sta
 
 
 def risks(records: list[dict], plan: dict | None, lang: str) -> tuple[list[dict], list[dict]]:
-    """(rows for the four risks, the advisor's caveats that match none of them)."""
+    """(rows for the four risks, the advisor's caveats that belong to none of them).
+
+    A caveat raises a risk when its checks include the risk's check (the rule that wrote the
+    caveat asked for that measurement).
+    """
     s = strings(lang)
     caveats = [c for c in ((plan or {}).get("caveats") or []) if isinstance(c, dict)]
+
+    def text(c: dict) -> str:
+        texts = c.get("text") if isinstance(c.get("text"), dict) else {}
+        return str(texts.get(lang) or texts.get("en") or c.get("id"))
+
     matched: set[int] = set()
     rows = []
     for risk, check in RISK_CHECKS.items():
         raised = []
         for i, c in enumerate(caveats):
-            hay = f"{c.get('id', '')} {c.get('text', '')}".lower()
-            if any(k in hay for k in RISK_KEYWORDS[risk]):
-                raised.append(str(c.get("text") or c.get("id")))
+            if RISK_CHECK[risk] in (c.get("checks") or []):
+                raised.append(text(c))
                 matched.add(i)
         status, evidence = check(records, s)
         rows.append({"id": risk, "label": s[f"risk_{risk}"], "raised": raised, "status": status,
                      "status_label": s[f"status_{status}"], "evidence": evidence})
-    others = [c for i, c in enumerate(caveats) if i not in matched]
+    others = [{"id": c.get("id"), "text": text(c)} for i, c in enumerate(caveats) if i not in matched]
     return rows, others
 
 
@@ -146,7 +151,7 @@ def _applies(record: dict, when: dict) -> bool:
 
 
 def _best(records: list[dict], techniques: list[str], metric: str, when: dict | None = None) -> tuple[dict, float] | None:
-    hib = higher_is_better(records, metric)
+    hib = higher_is_better(metric) is not False
     rows = [(r, value(r, metric)) for r in records if r.get("technique") in techniques and _applies(r, when or {})]
     rows = [(r, v) for r, v in rows if v is not None]
     if not rows:
@@ -167,7 +172,7 @@ def literature(records: list[dict], lang: str) -> list[dict]:
             if good is None or bad is None:
                 continue
             (rg, vg), (rb, vb) = good, bad
-            hib = higher_is_better(records, metric)
+            hib = higher_is_better(metric) is not False
             p = p_value(records, metric, rg["candidate"], rb["candidate"])
             verdict = "consistent" if (vg > vb if hib else vg < vb) else "differs"
             if p is not None and p >= 0.05:

@@ -1,4 +1,4 @@
-"""Report strings in English and Chinese, and how each known metric is labelled and formatted.
+"""Report strings in English and Chinese (metric labels and formats are the metric registry's).
 
 Strings are looked up by key; a key missing in Chinese falls back to English, so a new string
 never breaks the Chinese report. Sentences with ``{placeholders}`` are filled with str.format.
@@ -41,7 +41,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "close_text": "The two are within {gap} of each other: a small change of priorities could flip the order.",
         "pick_missing_text": "The advisor's pick, {pick}, was not among the measured candidates; the best measured "
                              "candidate is {winner} ({score}).",
-        "no_plan_text": "No plan.yaml in the run, so equal weights were used; the best measured candidate is "
+        "no_plan_text": "The run had no advisor plan, so its default weights were used; the best measured candidate is "
                         "{winner} ({score}).",
         "table_title": "Metrics with 95% confidence intervals",
         "table_note": "Best value per column highlighted (direction from each metric's higher-is-better flag). "
@@ -77,6 +77,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "risks_title": "Risks: raised by the advisor, checked by the measurements",
         "risk": "Risk", "raised": "Advisor caveat", "measured": "Measured", "evidence": "Evidence",
         "raised_no": "not raised", "other_caveats": "Other caveats from the advisor",
+        "checks_title": "Checks the advisor asked for", "check_measured": "measured in this run",
+        "check_not_measured": "not measured",
         "status_confirmed": "confirmed", "status_not_confirmed": "not confirmed",
         "status_not_measured": "not measured",
         "risk_forgetting": "Forgetting", "risk_leakage": "Privacy leakage", "risk_staleness": "Staleness",
@@ -94,9 +96,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "ev_overfitting_none": "Held-out loss did not rise by more than 5% after its minimum for any candidate.",
         "ev_missing": "The run has no {what} for this check.",
         "lit_title": "What the literature says", "lit_measured": "Measured here",
-        "lit_source": "Published figures as collected in the project's reference list (REFERENCES.md); "
-                      "each finding is checked against this run's numbers, with the paired-test p-value where "
-                      "the run has one.",
+        "lit_source": "Published figures, cited with each finding; each finding is checked against this "
+                      "run's numbers, with the paired-test p-value where the run has one.",
         "verdict_consistent": "consistent", "verdict_differs": "differs",
         "verdict_inconclusive": "not significant", "verdict_unmeasured": "not measured",
         "appendix": "Appendix: how to reproduce", "reproduce": "Reproduce this run and this report",
@@ -130,7 +131,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "not_sig_text": "在 {metric} 上两者的差异在统计上不显著（p = {p}），这部分领先需谨慎看待。",
         "close_text": "两者相差不到 {gap}：优先级稍有变化，排名就可能翻转。",
         "pick_missing_text": "顾问推荐的 {pick} 不在实测候选中；实测最好的是 {winner}（{score}）。",
-        "no_plan_text": "运行目录中没有 plan.yaml，因此使用等权重；实测最好的是 {winner}（{score}）。",
+        "no_plan_text": "本次运行没有顾问方案，因此使用默认权重；实测最好的是 {winner}（{score}）。",
         "table_title": "指标及 95% 置信区间",
         "table_note": "每列最佳值高亮（方向取自指标的“越高越好”标记）。* 最佳值显著领先第二名（配对检验 p < 0.05；"
                       "** p < 0.01）；≈ 与最佳值无显著差异。n/a：该指标不适用（悬停查看原因）。"
@@ -154,6 +155,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "risks_title": "风险：顾问提出的警示与实测验证",
         "risk": "风险", "raised": "顾问警示", "measured": "实测", "evidence": "证据", "raised_no": "未提出",
         "other_caveats": "顾问的其他警示",
+        "checks_title": "顾问要求的检查", "check_measured": "本次运行已测量", "check_not_measured": "未测量",
         "status_confirmed": "已证实", "status_not_confirmed": "未证实", "status_not_measured": "未测量",
         "risk_forgetting": "遗忘", "risk_leakage": "隐私泄露", "risk_staleness": "知识过时",
         "risk_overfitting": "过拟合",
@@ -168,7 +170,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "ev_overfitting_none": "没有候选的留出集损失在最低点之后上升超过 5%。",
         "ev_missing": "本次运行没有用于该检查的 {what}。",
         "lit_title": "文献怎么说", "lit_measured": "本次实测",
-        "lit_source": "文献数据取自项目参考文献列表（REFERENCES.md）；每条结论都与本次运行的数据对照，并在有配对检验时给出 p 值。",
+        "lit_source": "文献数据随每条结论注明出处；每条结论都与本次运行的数据对照，并在有配对检验时给出 p 值。",
         "verdict_consistent": "一致", "verdict_differs": "不一致", "verdict_inconclusive": "不显著", "verdict_unmeasured": "未测量",
         "appendix": "附录：如何复现", "reproduce": "复现本次运行和本报告",
         "config": "解析后的配置", "environment": "环境", "seeds": "随机种子", "versions": "版本",
@@ -177,108 +179,6 @@ STRINGS: dict[str, dict[str, str]] = {
     },
 }
 
-# metric -> (English label, Chinese label, format kind). Unknown metrics render with their own name.
-METRIC_INFO: dict[str, tuple[str, str, str]] = {
-    "em": ("Exact match", "精确匹配", "prop"),
-    "f1": ("Token F1", "词元 F1", "prop"),
-    "em_seen": ("EM, seen facts", "精确匹配（见过的事实）", "prop"),
-    "em_docs_only": ("EM, docs-only facts", "精确匹配（仅文档中的事实）", "prop"),
-    "em_updated": ("EM, updated facts", "精确匹配（更新后的事实）", "prop"),
-    "rouge1": ("ROUGE-1", "ROUGE-1", "prop"),
-    "rouge2": ("ROUGE-2", "ROUGE-2", "prop"),
-    "rougeL": ("ROUGE-L", "ROUGE-L", "prop"),
-    "bleu": ("BLEU", "BLEU", "score"),
-    "traceability": ("Traceability", "可追溯性", "prop"),
-    "style": ("Style adherence", "风格符合度", "prop"),
-    "probe_acc": ("General probe accuracy", "通用探针准确率", "prop"),
-    "probe_mc_acc": ("General probe MC accuracy", "通用探针选择题准确率", "prop"),
-    "ppl_general": ("Perplexity, general", "通用困惑度", "ppl"),
-    "ppl_domain": ("Perplexity, domain", "领域困惑度", "ppl"),
-    "forgetting_delta": ("Forgetting Δ probe acc.", "遗忘（探针准确率变化）", "delta"),
-    "forgetting_mc_delta": ("Forgetting Δ probe MC acc.", "遗忘（探针选择题准确率变化）", "delta"),
-    "leak_rate": ("Canary leak rate", "金丝雀泄露率", "prop"),
-    "exposure": ("Canary exposure", "金丝雀暴露度", "score"),
-    "latency_p50": ("Latency p50", "延迟 p50", "seconds"),
-    "latency_p95": ("Latency p95", "延迟 p95", "seconds"),
-    "retrieval_share": ("Retrieval share of time", "检索耗时占比", "prop"),
-    "tokens_per_s": ("Tokens / s", "词元/秒", "score"),
-    "build_seconds": ("Build time", "构建时间", "seconds_long"),
-    "peak_memory_mb": ("Peak memory", "峰值内存", "mb"),
-    "trainable_params": ("Trainable parameters", "可训练参数", "count"),
-    "size_bytes": ("Artifact size", "产物大小", "bytes"),
-}
-
-# Column order of the metrics table; metrics not listed follow alphabetically.
-METRIC_ORDER = list(METRIC_INFO)
-
-PRIORITY_LABELS: dict[str, tuple[str, str]] = {
-    "accuracy_fresh": ("accuracy on fresh facts", "新事实准确率"),
-    "accuracy_seen": ("accuracy on trained facts", "已训练事实准确率"),
-    "style": ("house style", "风格"),
-    "latency": ("latency", "延迟"),
-    "forgetting": ("keeping general knowledge", "保留通用知识"),
-    "privacy": ("privacy", "隐私"),
-    "traceability": ("traceability", "可追溯性"),
-    "cost": ("cost", "成本"),
-}
-
-
 def strings(lang: str) -> dict[str, str]:
     """All strings for `lang`, English filling any gap."""
     return {**STRINGS["en"], **STRINGS.get(lang, {})}
-
-
-def metric_label(name: str, lang: str) -> str:
-    info = METRIC_INFO.get(name)
-    return name if info is None else info[1 if lang == "zh" else 0]
-
-
-def metric_kind(name: str) -> str:
-    """prop (0..1), delta, seconds, ppl, score, count, bytes, mb ... or generic for unknown metrics."""
-    return METRIC_INFO.get(name, ("", "", "generic"))[2]
-
-
-def priority_label(name: str, lang: str) -> str:
-    labels = PRIORITY_LABELS.get(name)
-    return name.replace("_", " ") if labels is None else labels[1 if lang == "zh" else 0]
-
-
-def fmt(name: str, value: float | None, na: str = "n/a") -> str:
-    """A metric value as a stakeholder reads it (latency in ms, proportions with 2 decimals)."""
-    if value is None:
-        return na
-    kind = metric_kind(name)
-    if kind == "prop":
-        return f"{value:.2f}"
-    if kind == "delta":
-        return f"{value:+.2f}"
-    if kind == "seconds":
-        return f"{value * 1000:.0f} ms"
-    if kind == "seconds_long":
-        return f"{value:.0f} s" if value < 120 else f"{value / 60:.1f} min"
-    if kind == "mb":
-        return f"{value:.0f} MB" if value < 1024 else f"{value / 1024:.2f} GB"
-    if kind == "ppl":
-        return f"{value:.2f}"
-    if kind == "score":
-        return f"{value:.1f}"
-    if kind == "count":
-        return human_count(value)
-    if kind == "bytes":
-        return human_bytes(value)
-    return f"{value:.3g}"
-
-
-def human_count(n: float) -> str:
-    """18874368 -> '18.9M'."""
-    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(n) >= div:
-            return f"{n / div:.1f}{unit}"
-    return f"{n:.0f}"
-
-
-def human_bytes(n: float) -> str:
-    for div, unit in ((1 << 30, "GB"), (1 << 20, "MB"), (1 << 10, "kB")):
-        if abs(n) >= div:
-            return f"{n / div:.1f} {unit}"
-    return f"{n:.0f} B"

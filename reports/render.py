@@ -12,34 +12,37 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.records import load_run, now_iso
+from harness.records import load_run
 from reports.i18n import LANGS
 from rightfit.errors import UserError
-from rightfit.files import atomic_write
+from rightfit.files import atomic_write, now_iso
 
 TEMPLATES = Path(__file__).with_name("templates")
 
 
 def _check_files(run_dir: Path) -> None:
-    """Turn an unreadable config/env/plan into one sentence naming the file (load_run would raise raw)."""
+    """Turn an unreadable config/env/run record into one sentence naming the file (load_run would raise raw)."""
     import yaml
     if not run_dir.is_dir():
         raise UserError(f"{run_dir}: no such run directory; pass runs/<run-id> from `rightfit run`.")
-    for name in ("config.resolved.yaml", "plan.yaml"):
-        path = run_dir / name
-        if path.exists():
-            try:
-                yaml.safe_load(path.read_text(encoding="utf-8"))
-            except (yaml.YAMLError, UnicodeDecodeError) as e:
-                mark = getattr(e, "problem_mark", None)
-                where = f":{mark.line + 1}" if mark else ""
-                raise UserError(f"{path}{where}: not valid YAML; fix or re-write the file.") from None
-    env = run_dir / "env.json"
-    if env.exists():
+    path = run_dir / "config.resolved.yaml"
+    if path.exists():
         try:
-            json.loads(env.read_text(encoding="utf-8"))
+            yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f":{mark.line + 1}" if mark else ""
+            raise UserError(f"{path}{where}: not valid YAML; fix or re-write the file.") from None
+    for name in ("env.json", "run.json"):
+        path = run_dir / name
+        if not path.exists():
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as e:
-            raise UserError(f"{env}: not valid JSON ({e}); re-run or remove the file.") from None
+            raise UserError(f"{path}: not valid JSON ({e}); re-run or remove the file.") from None
+        if not isinstance(data, dict):
+            raise UserError(f"{path}: expected a JSON object; re-run to write it again.")
 
 
 def default_output(run_dir: Path, lang: str) -> Path:

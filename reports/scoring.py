@@ -2,16 +2,17 @@
 
 Scoring (also explained in the report itself):
 
-1. Every metric is put on a 0..1 scale where 1 is good (:func:`scaled`), direction from its
-   ``higher_is_better`` flag. Proportions (accuracy, style, traceability, leak rate) keep their
-   absolute value (1 - value when lower is better), so 0.83 vs 0.79 stays a small difference;
-   differences such as ``forgetting_delta`` map to 1 + delta, clipped; anything else (latency,
-   perplexity, build time) is a ratio to the best measured value (best/value when lower is
-   better), falling back to min-max when values are not positive.
+1. Every metric is put on a 0..1 scale where 1 is good (:func:`scaled`), direction and kind
+   from the metric registry (harness/evaluation/metrics.py). Proportions (accuracy, style,
+   traceability, leak rate) keep their absolute value (1 - value when lower is better), so 0.83
+   vs 0.79 stays a small difference; differences such as ``forgetting.probes.em`` map to
+   1 + delta, clipped; anything else (latency, perplexity, build time) is a ratio to the best
+   measured value (best/value when lower is better), falling back to min-max when values are
+   not positive.
 2. A priority (``accuracy_fresh``, ``latency``, ...) maps to one or more metrics
-   (:data:`PRIORITY_METRICS`); its score is the mean of those metrics' scaled values. The
-   first group of metrics with any measurement is used, so ``accuracy_seen`` falls back to
-   ``em`` when ``em_seen`` is absent. A priority key that is itself a metric name uses it.
+   (rightfit.vocabulary.PRIORITIES); its score is the mean of those metrics' scaled values.
+   The first group of metrics with any measurement is used, so ``accuracy_seen`` falls back to
+   ``test.em`` when ``test.seen.em`` is absent.
 3. The weighted score is ``sum(w_p * s_p) / sum(w_p)`` over the priorities measured in the
    run. A value that does not apply (None) counts as 0, except where n/a means "no risk"
    (privacy, forgetting: the technique trains on nothing) where it counts as 1.
@@ -24,39 +25,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports.i18n import metric_kind
+from harness.evaluation.metrics import higher_is_better as registered_direction
+from harness.evaluation.metrics import known, metric_kind
+from rightfit.vocabulary import PRIORITIES
 
-# priority -> (metric groups, first with data wins; value given to a candidate whose metric is n/a)
-PRIORITY_METRICS: dict[str, tuple[list[list[str]], float]] = {
-    "accuracy_fresh": ([["em_updated", "em_docs_only"], ["f1"]], 0.0),
-    "accuracy_seen": ([["em_seen"], ["em"]], 0.0),
-    "style": ([["style"]], 0.0),
-    "latency": ([["latency_p50"], ["latency_p95"]], 0.0),
-    "forgetting": ([["forgetting_delta"], ["probe_acc"]], 1.0),
-    "privacy": ([["leak_rate", "exposure"]], 1.0),
-    "traceability": ([["traceability"]], 0.0),
-    "cost": ([["build_seconds", "peak_memory_mb"]], 0.0),
-}
-# Resource figures live in the record's artifact, not in its metrics; all are lower-is-better.
-ARTIFACT_METRICS = {"build_seconds", "peak_memory_mb", "size_bytes", "trainable_params"}
+ARTIFACT = "artifact."  # record keys read from the record's artifact (build time, memory, size, parameters)
 
 
 def value(record: dict, metric: str) -> float | None:
-    if metric in ARTIFACT_METRICS:
-        v = (record.get("artifact") or {}).get(metric)
+    if metric.startswith(ARTIFACT):
+        v = (record.get("artifact") or {}).get(metric[len(ARTIFACT):])
     else:
         v = ((record.get("metrics") or {}).get(metric) or {}).get("value")
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
-def higher_is_better(records: list[dict], metric: str) -> bool:
-    if metric in ARTIFACT_METRICS:
-        return False
-    for r in records:
-        flag = ((r.get("metrics") or {}).get(metric) or {}).get("higher_is_better")
-        if isinstance(flag, bool):
-            return flag
-    return True
+def higher_is_better(metric: str) -> bool | None:
+    """The metric's direction from the registry; None for a metric it does not know (then no
+    candidate is marked best and no priority reads it)."""
+    return registered_direction(metric) if known(metric) else None
 
 
 def normalised(records: list[dict], metric: str) -> dict[str, float | None]:
@@ -66,7 +53,7 @@ def normalised(records: list[dict], metric: str) -> dict[str, float | None]:
     if not present:
         return {c: None for c in vals}
     lo, hi = min(present), max(present)
-    hib = higher_is_better(records, metric)
+    hib = higher_is_better(metric) is not False
     out: dict[str, float | None] = {}
     for c, v in vals.items():
         if v is None:
@@ -82,8 +69,8 @@ def scaled(records: list[dict], metric: str) -> dict[str, float | None]:
     """candidate -> value on the scoring scale in [0, 1] (1 = good), None where n/a. See the module doc."""
     vals = {r["candidate"]: value(r, metric) for r in records}
     present = [v for v in vals.values() if v is not None]
-    hib = higher_is_better(records, metric)
-    kind = metric_kind(metric)
+    hib = higher_is_better(metric) is not False
+    kind = metric_kind(metric) if known(metric) else "generic"
     if not present:
         return dict(vals)
     if kind == "prop" and all(0.0 <= v <= 1.0 for v in present):
@@ -97,8 +84,10 @@ def scaled(records: list[dict], metric: str) -> dict[str, float | None]:
 
 
 def priority_metrics(records: list[dict], priority: str) -> tuple[list[str], float]:
-    """The metrics a priority is scored on in this run ([] when none was measured)."""
-    groups, missing = PRIORITY_METRICS.get(priority, ([[priority]], 0.0))
+    """(the metrics a priority is scored on in this run, [] when none was measured; the n/a score)."""
+    if priority not in PRIORITIES:
+        return [], 0.0
+    groups, missing = PRIORITIES[priority].metrics, PRIORITIES[priority].na
     for group in groups:
         used = [m for m in group if any(value(r, m) is not None for r in records)]
         if used:
@@ -134,8 +123,13 @@ def weighted_scores(records: list[dict], priorities: dict[str, float]) -> dict[s
 
 
 def p_value(records: list[dict], metric: str, a: str, b: str) -> float | None:
-    """Paired-test p-value between candidates a and b on `metric`, from either record's comparisons."""
+    """Paired-test p-value between candidates a and b on `metric`, from either record's comparisons.
+
+    A forgetting delta (candidate - base on the same probes) is tested by its metric's own paired
+    test: the base cancels out of the difference of two deltas.
+    """
     by_name = {r["candidate"]: r for r in records}
+    metric = metric.removeprefix("forgetting.")
     for x, y in ((a, b), (b, a)):
         pairs = ((by_name.get(x) or {}).get("comparisons") or {}).get(metric) or {}
         # `rightfit run` keys the other side by technique; a hand-made record may use the candidate name.

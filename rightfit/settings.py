@@ -81,7 +81,7 @@ def _check(value: Any, meta: dict, where: str) -> None:
 
 
 def from_dict(cls: type, data: Any, source: str = "config", lines: dict | None = None, prefix: str = "",
-              overridden: frozenset = frozenset()) -> Any:
+              overridden: frozenset = frozenset(), origins: dict | None = None) -> Any:
     """Build dataclass `cls` from nested dicts, validating every field.
 
     Args:
@@ -91,15 +91,18 @@ def from_dict(cls: type, data: Any, source: str = "config", lines: dict | None =
         lines: field path -> line number in `source` (from rightfit.files.load_yaml).
         prefix: field path of `cls` inside the root settings.
         overridden: field paths set by `key=value` on the command line.
+        origins: field path -> the file a value came from when not `source` (a plan's candidates).
 
     Raises:
         UserError: unknown field, wrong type, out-of-range value.
     """
-    lines = lines or {}
+    lines, origins = lines or {}, origins or {}
 
     def where(path: str) -> str:
         if path in overridden:
             return f"command-line override '{path}'"
+        if path in origins and path not in lines:
+            return f"{origins[path]}: field '{path}'"
         line = lines.get(path)
         return f"{source}{f':{line}' if line else ''}: field '{path}'"
 
@@ -116,7 +119,7 @@ def from_dict(cls: type, data: Any, source: str = "config", lines: dict | None =
             raise UserError(f"{where(path)} is unknown; valid fields here are {', '.join(known)}.")
         tp = hints[key]
         if _is_dataclass_type(tp):
-            kwargs[key] = from_dict(tp, value, source, lines, f"{path}.", overridden)
+            kwargs[key] = from_dict(tp, value, source, lines, f"{path}.", overridden, origins)
             continue
         value = _coerce(value, tp, where(path))
         _check(value, dict(known[key].metadata), where(path))

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from advisor.plan import PLAN_KEYS
+from advisor.plan import PLAN_VERSION, Plan
 from advisor.questionnaire import load_questionnaire
 from rightfit.cli import main
 
@@ -84,11 +84,12 @@ def test_advise_json_parses_and_matches_the_plan_shape(tmp_path):
     assert advice["estimate"]["methods"]["lora"]["fits"] is True        # 7B LoRA ≈ 16 GB on 24 GB
     assert advice["estimate"]["methods"]["full"]["fits"] is False
     plan = yaml.safe_load(plan_path.read_text(encoding="utf-8"))
-    assert tuple(plan) == PLAN_KEYS and plan["plan_version"] == 1
+    assert plan["plan_version"] == PLAN_VERSION and Plan.from_dict(plan, str(plan_path)).to_dict() == plan
     assert plan["candidates"] == ["prompt", "rag_lora", "rag", "lora"]
     assert set(plan["ranking"][0]) == {"technique", "score", "rules", "reasons"}
     assert "fresh-knowledge-rag" in plan["ranking"][0]["rules"]
-    assert len(plan["ranking"][0]["reasons"]) == len(plan["ranking"][0]["rules"])
+    for lang in ("en", "zh"):  # one sentence per rule, in both languages
+        assert len(plan["ranking"][0]["reasons"][lang]) == len(plan["ranking"][0]["rules"])
     assert abs(sum(plan["priorities"].values()) - 1) < 1e-3
     assert {"privacy", "forgetting", "freshness"} <= set(plan["checks"])
     assert {c["id"] for c in plan["caveats"]} >= {"leakage", "forgetting"}

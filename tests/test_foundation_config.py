@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 import yaml
@@ -121,3 +122,37 @@ def test_resolved_config_written_by_run(tmp_path):
     assert set(data) == {f.name for f in dataclasses.fields(RunConfig)}
     assert (runs / "r1" / "env.json").exists()
     assert not (runs / "r1" / ".lock").exists()  # released
+
+
+def test_a_plan_is_the_run_contract(tmp_path):
+    """advise -o writes a Plan; run --plan builds its candidates and records its priorities,
+    advice and checks in run.json, which is all the report reads of it."""
+    from advisor.plan import Plan
+    plan_path, runs = tmp_path / "plan.yaml", tmp_path / "runs"
+    example = "advisor/examples/support-bot.yaml"
+    assert CliRunner().invoke(main, ["advise", example, "-o", str(plan_path)]).exit_code == 0
+    plan = Plan.from_dict(yaml.safe_load(plan_path.read_text()), str(plan_path))
+    result = CliRunner().invoke(main, ["run", "--dry-run", "--plan", str(plan_path), "--run-id", "p",
+                                       f"runs_dir={runs}"])
+    assert result.exit_code == 0, result.output
+    resolved = yaml.safe_load((runs / "p" / "config.resolved.yaml").read_text())
+    assert resolved["candidates"] == plan.candidates
+    record = json.loads((runs / "p" / "run.json").read_text())
+    assert record["priorities_from"] == "plan" and record["advice"] == plan.to_dict()
+    assert record["priorities"] == pytest.approx(plan.priorities, abs=1e-4)
+    assert [c["name"] for c in record["checks"]] == plan.checks and all(c["measurable"] for c in record["checks"])
+    assert (runs / "p" / "plan.yaml").read_text() == plan_path.read_text()  # the input, as given
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("plan_version: 1\ncandidates: [prompt]\n", "plan_version is 1"),
+    ("- a list\n", "expected a mapping"),
+    ("plan_version: 2\ncandidates: []\npriorities: {}\n", "field 'candidates'"),
+    ("plan_version: 2\ncandidates: [prompt]\npriorities: {speed: 1}\n", "field 'priorities'"),
+    ("plan_version: 2\ncandidates: [nope]\npriorities: {}\n", "nope"),
+])
+def test_a_bad_plan_is_one_sentence_naming_the_field(tmp_path, text, needle):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(text)
+    result = CliRunner().invoke(main, ["run", "--dry-run", "--plan", str(plan), f"runs_dir={tmp_path / 'runs'}"])
+    assert result.exit_code == 2 and needle in result.output and str(plan) in result.output, result.output

@@ -8,6 +8,7 @@ from rouge_score import rouge_scorer
 from sacrebleu.metrics import BLEU
 
 from harness.evaluation import metrics as M
+from harness.evaluation.text import normalize_answer
 from harness.suites.rules import PARTS
 
 # ---------------------------------------------------------------- exact match and F1, by hand
@@ -32,8 +33,8 @@ def test_exact_match_and_f1_by_hand(prediction, references, em, f1):
 
 
 def test_normalisation_tokens():
-    assert M.normalize_answer("The Eiffel Tower, Paris!") == ["eiffel", "tower", "paris"]
-    assert M.normalize_answer("退货 需要，15天") == ["退", "货", "需", "要", "15", "天"]
+    assert normalize_answer("The Eiffel Tower, Paris!") == ["eiffel", "tower", "paris"]
+    assert normalize_answer("退货 需要，15天") == ["退", "货", "需", "要", "15", "天"]
 
 
 def test_contains_handles_verbose_answers():
@@ -178,11 +179,15 @@ def test_traceability():
 @pytest.mark.parametrize("name", sorted(M.REGISTRY))
 def test_every_registered_metric_describes_itself(name):
     spec = M.REGISTRY[name]
-    assert spec.aggregation in M.AGGREGATIONS
-    assert spec.needs in PARTS
+    assert spec.aggregation in M.AGGREGATIONS and spec.kind in M.KINDS
+    assert spec.needs in PARTS or (spec.needs == "artifact" and spec.aggregation == "single")  # a build cost
     assert isinstance(spec.higher_is_better, bool) and spec.help
+    assert all(spec.label) and M.metric_label(f"test.{name}", "zh") != M.metric_label(f"test.{name}", "en") or \
+        spec.label[0] == spec.label[1]  # names like BLEU read the same in both languages
     assert M.spec_for(f"test.docs_only.{name}") is spec
     assert M.spec_for(f"forgetting.probes.{name}") is spec
+    assert M.metric_kind(f"forgetting.probes.{name}") == "delta"
+    assert M.higher_is_better(f"forgetting.probes.{name}") == spec.higher_is_better
 
 
 @pytest.mark.parametrize("name", M.ITEM_METRICS)
@@ -196,9 +201,10 @@ def test_every_item_metric_scores_a_perfect_and_an_empty_answer(name, reference)
 
 def test_registering_twice_or_badly_is_refused():
     with pytest.raises(ValueError):
-        M.register_metric(name="em", higher_is_better=True, aggregation="mean", needs="test")(lambda p, r: 0.0)
+        M.register_metric(name="em", higher_is_better=True, aggregation="mean", needs="test",
+                          label=("EM", "EM"))(lambda p, r: 0.0)
     with pytest.raises(ValueError):
-        M.register_metric(name="new", higher_is_better=True, aggregation="median", needs="test")
+        M.register_metric(name="new", higher_is_better=True, aggregation="median", needs="test", label=("N", "N"))
 
 
 def test_na_is_none_not_zero():

@@ -112,7 +112,6 @@ PAYLOADS = [
 
 def _poison(run: Path) -> None:
     """Put the payloads into every piece of suite text, model output and advisor text of the run."""
-    import yaml
     for k, f in enumerate(sorted((run / "records").glob("*.json"))):
         rec = json.loads(f.read_text())
         for i, ex in enumerate(rec["examples"]):
@@ -125,12 +124,15 @@ def _poison(run: Path) -> None:
             rec["candidate"] = f"prompt{PAYLOADS[1]}"
         rec["base_model"] = PAYLOADS[5]
         f.write_text(json.dumps(rec))
-    plan = yaml.safe_load((run / "plan.yaml").read_text())
-    plan["ranking"][0]["reasons"].append(PAYLOADS[0])
+    record = json.loads((run / "run.json").read_text())
+    plan = record["advice"]
+    plan["ranking"][0]["reasons"]["en"].append(PAYLOADS[0])
     plan["answers"][PAYLOADS[2]] = PAYLOADS[1]
-    plan["caveats"].append({"id": "x", "text": PAYLOADS[4]})
+    plan["caveats"].append({"id": "x", "checks": [], "text": {"en": PAYLOADS[4]}})
+    plan["caveats"].append({"id": "y", "checks": ["privacy"], "text": {"en": PAYLOADS[4]}})
     plan["defaults_used"].append(PAYLOADS[6])
-    (run / "plan.yaml").write_text(yaml.safe_dump(plan))
+    record["checks"].append({"name": "style", "measurable": False, "why": PAYLOADS[3]})
+    (run / "run.json").write_text(json.dumps(record))
 
 
 def test_injected_markup_never_executes(chromium, tmp_path):

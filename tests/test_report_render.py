@@ -13,12 +13,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from harness.records import load_run
 from reports import charts, scoring
-from reports.analysis import RECORD_KEYS, analyse, check_records
+from reports.analysis import analyse, check_records
 from rightfit.cli import main
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "run_fixture"
@@ -61,7 +60,7 @@ def test_summary_first_with_verdict_and_reasons(report):
     verdict = " ".join(html[first:html.index('id="metrics"')].split())
     assert 'data-status="disagree" data-winner="rag" data-pick="rag_lora"' in verdict
     assert "Knowledge changes weekly and answers need the house style" in verdict
-    assert "rag gains most on accuracy on fresh facts (EM, updated facts 0.57 vs 0.41)" in verdict
+    assert "rag gains most on accuracy on fresh facts (Exact match, updated facts 0.57 vs 0.41)" in verdict
     assert "rag_lora is better on house style (Style adherence 0.05 vs 0.88)" in verdict
     assert "within 0.01 of each other" in verdict
     assert "<dt>knowledge change</dt><dd>weekly</dd>" in verdict
@@ -69,39 +68,40 @@ def test_summary_first_with_verdict_and_reasons(report):
 
 def test_weighted_scores_match_hand_computation():
     run = load_run(FIXTURE)
-    plan = run["plan"]
-    scores = scoring.weighted_scores(check_records(run), plan["priorities"])
+    priorities = run["run"]["priorities"]
+    scores = scoring.weighted_scores(check_records(run), priorities)
     # rag, by hand: fresh mean(.57,.61), seen .52, style .05, latency best/own .09/.34, forgetting 1 + 0,
     # privacy 1 (n/a = trains on nothing), traceability .83, cost mean(build min-max over 0..131 s,
     # peak memory best/own 410/520 MB); weights as the plan states them (they sum to 1).
-    w = plan["priorities"]
+    w = priorities
     cost = ((1 - 6.1 / 131) + 410 / 520) / 2
     want = (w["accuracy_fresh"] * 0.59 + w["accuracy_seen"] * 0.52 + w["style"] * 0.05 + w["latency"] * 0.09 / 0.34
             + w["forgetting"] + w["privacy"] + w["traceability"] * 0.83 + w["cost"] * cost) / sum(w.values())
     assert scores["total"]["rag"] == pytest.approx(want, abs=1e-9)
-    assert scores["metrics"]["accuracy_fresh"] == ["em_updated", "em_docs_only"]
+    assert scores["metrics"]["accuracy_fresh"] == ["fresh.em", "test.docs_only.em"]
     assert scores["by_priority"]["traceability"]["lora"] == 0.0      # cites nothing -> 0
     assert scores["by_priority"]["privacy"]["prompt"] == 1.0         # trains on nothing -> 1
     assert scores["by_priority"]["privacy"]["full"] == pytest.approx(0.75)
 
 
 def test_scaling_rules():
-    recs = [{"candidate": c, "metrics": {"lat": {"value": v, "higher_is_better": False},
-                                         "em": {"value": e, "higher_is_better": True},
-                                         "forgetting_delta": {"value": d, "higher_is_better": True}}}
+    # direction and kind come from the metric registry, whatever flag a record carries
+    recs = [{"candidate": c, "metrics": {"latency.p50_s": {"value": v, "higher_is_better": True},
+                                         "test.em": {"value": e},
+                                         "forgetting.probes.em": {"value": d}}}
             for c, v, e, d in (("a", 0.1, 0.8, -0.2), ("b", 0.4, 0.2, 0.0), ("c", None, 0.5, -2.0))]
-    assert scoring.scaled(recs, "lat") == {"a": 1.0, "b": 0.25, "c": None}          # ratio to best
-    assert scoring.scaled(recs, "em") == {"a": 0.8, "b": 0.2, "c": 0.5}              # proportions as is
-    assert scoring.normalised(recs, "em") == pytest.approx({"a": 1.0, "b": 0.0, "c": 0.5})  # min-max view
+    assert scoring.scaled(recs, "latency.p50_s") == {"a": 1.0, "b": 0.25, "c": None}          # ratio to best
+    assert scoring.scaled(recs, "test.em") == {"a": 0.8, "b": 0.2, "c": 0.5}              # proportions as is
+    assert scoring.normalised(recs, "test.em") == pytest.approx({"a": 1.0, "b": 0.0, "c": 0.5})  # min-max view
     # a delta outside [-1, 1] is not a proportion change: min-max fallback
-    assert scoring.scaled(recs, "forgetting_delta") == {"a": 0.9, "b": 1.0, "c": 0.0}
+    assert scoring.scaled(recs, "forgetting.probes.em") == {"a": 0.9, "b": 1.0, "c": 0.0}
 
 
 def test_agreement_when_priorities_favour_the_pick(tmp_path):
     run = shutil.copytree(FIXTURE, tmp_path / "run")
-    plan = yaml.safe_load((run / "plan.yaml").read_text())
-    plan["priorities"] = {"style": 5, "accuracy_fresh": 1}
-    (run / "plan.yaml").write_text(yaml.safe_dump(plan))
+    record = json.loads((run / "run.json").read_text())
+    record["priorities"] = {"style": 5, "accuracy_fresh": 1}
+    (run / "run.json").write_text(json.dumps(record))
     code, output = render(run, tmp_path / "a.html", "--json")
     info = json.loads(output)
     assert code == 0 and info["status"] == "agree"
@@ -115,7 +115,9 @@ def test_pick_missing_and_no_plan(tmp_path):
     info = json.loads(render(run, tmp_path / "m.html", "--json")[1])
     assert info["status"] == "pick_missing" and info["winner"] == "rag"
     assert "was not among the measured candidates" in (tmp_path / "m.html").read_text()
-    (run / "plan.yaml").unlink()
+    record = json.loads((run / "run.json").read_text())
+    record.update(advice=None, priorities_from="default", priorities={p: 0.125 for p in record["priorities"]})
+    (run / "run.json").write_text(json.dumps(record))
     info = json.loads(render(run, tmp_path / "n.html", "--json")[1])
     assert info["status"] == "no_plan" and info["advisor_pick"] is None
 
@@ -129,17 +131,18 @@ def test_metrics_table_best_ci_significance_and_na(report):
     def cell(cand, metric):
         return re.search(rf'<td class="([^"]*)" data-metric="{metric}"[^>]*>(.*?)</td>', rows[cand], re.S)
     # em_updated: rag 0.57 best, 0.16 ahead of rag_lora with p = 0.001 -> "**"
-    c = cell("rag", "em_updated")
+    c = cell("rag", "fresh.em")
     assert "best" in c.group(1) and "0.57" in c.group(2) and '<span class="sig">**</span>' in c.group(2)
     # latency: lower is better -> distill best; CI shown in ms
-    assert "best" in cell("distill", "latency_p50").group(1) and "90 ms" in cell("distill", "latency_p50").group(2)
+    assert "best" in cell("distill", "latency.p50_s").group(1) and "90 ms" in cell("distill", "latency.p50_s").group(2)
     # forgetting (record key forgetting.probes.em; paired tests from probes.em): rag +0.00 best, not
     # significantly ahead of lora (-0.03, p = 0.42 -> "≈"); full -0.14 is (p = 0.001); prompt is the base: n/a
-    assert "best" in cell("rag", "forgetting_delta").group(1) and "*" not in cell("rag", "forgetting_delta").group(2)
-    assert "≈" in cell("lora", "forgetting_delta").group(2)
-    assert "≈" not in cell("full", "forgetting_delta").group(2) and "na" in cell("prompt", "forgetting_delta").group(1)
+    forget = "forgetting.probes.em"
+    assert "best" in cell("rag", forget).group(1) and "*" not in cell("rag", forget).group(2)
+    assert "≈" in cell("lora", forget).group(2)
+    assert "≈" not in cell("full", forget).group(2) and "na" in cell("prompt", forget).group(1)
     # n/a with the record's note as a tooltip
-    na = re.search(r'<td class="num na" data-metric="traceability" title="([^"]+)">n/a', rows["lora"])
+    na = re.search(r'<td class="num na" data-metric="test.traceability" title="([^"]+)">n/a', rows["lora"])
     assert na and na.group(1) == "n/a: this technique cites no documents."
     # metrics the report does not know, or has no headline column for, render as generic rows
     extra = html[html.index('id="extra-table"'):]
@@ -148,7 +151,7 @@ def test_metrics_table_best_ci_significance_and_na(report):
                                                                  "fresh.unchanged.em"]
     assert '<tr data-metric="answer_len_chars"><td><strong>answer_len_chars</strong>' in extra
     m = next(r for r in load_run(FIXTURE)["records"] if r["candidate"] == "rag")["metrics"]["test.docs_only.em"]
-    assert f'<span class="ci">{m["ci_low"]:.2f} – {m["ci_high"]:.2f}</span>' in cell("rag", "em_docs_only").group(2)
+    assert f'<span class="ci">{m["ci_low"]:.2f} – {m["ci_high"]:.2f}</span>' in cell("rag", "test.docs_only.em").group(2)
 
 
 def test_csv_and_json_exports_match_the_records(report):
@@ -159,11 +162,11 @@ def test_csv_and_json_exports_match_the_records(report):
     assert [r["candidate"] for r in rows] == [r["candidate"] for r in data["rows"]]
     for row in rows:
         rec = records[row["candidate"]]["metrics"]
-        assert float(row["em"]) == rec["test.em"]["value"]
-        assert float(row["em_ci_low"]) == rec["test.em"]["ci_low"]
-        assert (row["traceability"] == "") == (rec["test.traceability"]["value"] is None)
+        assert float(row["test.em"]) == rec["test.em"]["value"]
+        assert float(row["test.em_ci_low"]) == rec["test.em"]["ci_low"]
+        assert (row["test.traceability"] == "") == (rec["test.traceability"]["value"] is None)
         assert float(row["answer_len_chars"]) == rec["answer_len_chars"]["value"]
-    assert data["winner"] == "rag" and data["higher_is_better"]["latency_p50"] is False
+    assert data["winner"] == "rag" and data["higher_is_better"]["latency.p50_s"] is False
     assert abs(sum(data["weights_used"].values()) - 1) < 1e-9
 
 
@@ -185,7 +188,7 @@ def test_each_chart_is_inline_svg_with_the_records_data(report):
     assert {k: float(v) for k, v in fresh} == {c: r["metrics"]["fresh.em"]["value"] for c, r in records.items()}
     heads = re.findall(r'<th class="num" data-metric="([^"]+)"', html)
     cells = re.findall(r'data-name="([^"]+)" data-metric="([^"]+)"', svg(html, "overview"))
-    assert sorted(set(cells)) == sorted((c, m) for c in records for m in heads + ["build_seconds", "peak_memory_mb"])
+    assert sorted(set(cells)) == sorted((c, m) for c in records for m in heads + ["artifact.build_seconds", "artifact.peak_memory_mb"])
     loss = re.findall(r'data-name="([^"]+)" data-kind="(\w+)" data-n="(\d+)"', svg(html, "loss"))
     assert sorted((n, k) for n, k, _ in loss) == sorted((c, k) for c in ("lora", "full", "rag_lora", "distill")
                                                         for k in ("train", "heldout"))
@@ -219,7 +222,7 @@ def test_answers_risks_literature_appendix(report):
     other = html[html.index("Other caveats from the advisor"):html.index('id="literature"')]
     assert "Training on CPU is possible only for small models" in other and "canaries" not in other
     assert 'data-finding="rag_fresh"' in html and "Ovadia et al. 2024" in html
-    assert "EM, updated facts: rag 0.57 vs full 0.05 (p = 0.001)" in html
+    assert "Exact match, updated facts: rag 0.57 vs full 0.05 (p = 0.001)" in html
     assert f"rightfit run {FIXTURE}/config.resolved.yaml --plan {FIXTURE}/plan.yaml --run-id run_fixture-repro" in html
     assert "<th>torch</th><td>2.13.0+cpu</td>" in html and "<th>Seeds</th><td>0</td>" in html
 
@@ -271,8 +274,8 @@ def test_default_output_path(tmp_path, monkeypatch):
     ("no_records", "not a run directory"),
     ("empty_records", "no candidate records"),
     ("bad_json", "not valid JSON"),
-    ("bad_plan", "plan.yaml:3: not valid YAML"),
-    ("plan_not_mapping", "plan.yaml: expected a mapping"),
+    ("bad_run_record", "run.json: not valid JSON"),
+    ("run_record_not_mapping", "run.json: expected a JSON object"),
     ("duplicate", "appears twice"),
 ])
 def test_bad_run_dir_is_one_sentence_exit_2(tmp_path, breakage, needle):
@@ -286,10 +289,10 @@ def test_bad_run_dir_is_one_sentence_exit_2(tmp_path, breakage, needle):
             f.unlink()
     elif breakage == "bad_json":
         (run / "records" / "rag.json").write_text("{broken")
-    elif breakage == "bad_plan":
-        (run / "plan.yaml").write_text("ranking:\n  - [unclosed\n")
-    elif breakage == "plan_not_mapping":
-        (run / "plan.yaml").write_text("- just\n- a list\n")
+    elif breakage == "bad_run_record":
+        (run / "run.json").write_text("{\"priorities\": [unclosed\n")
+    elif breakage == "run_record_not_mapping":
+        (run / "run.json").write_text("[1, 2]\n")
     elif breakage == "duplicate":
         shutil.copy(run / "records" / "rag.json", run / "records" / "rag_copy.json")
     result = CliRunner().invoke(main, ["report", str(run), "-o", str(tmp_path / "x.html")])
@@ -297,24 +300,6 @@ def test_bad_run_dir_is_one_sentence_exit_2(tmp_path, breakage, needle):
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.output
     assert not (tmp_path / "x.html").exists()
-
-
-def test_records_with_the_reports_own_metric_names_render_the_same(report, tmp_path):
-    run = shutil.copytree(FIXTURE, tmp_path / "run")
-    for f in (run / "records").glob("*.json"):
-        rec = json.loads(f.read_text())
-        for name, keys in RECORD_KEYS.items():
-            for key in keys:
-                if key in rec["metrics"]:
-                    rec["metrics"][name] = rec["metrics"].pop(key)
-                if key in rec["comparisons"]:
-                    rec["comparisons"][name] = rec["comparisons"].pop(key)
-        rec["comparisons"]["forgetting_delta"] = rec["comparisons"]["probe_acc"]
-        f.write_text(json.dumps(rec))
-    render(run, tmp_path / "flat.html")
-    flat = (tmp_path / "flat.html").read_text()
-    table = r'<table class="metrics" id="metrics-table">.*?</table>'
-    assert re.search(table, flat, re.S).group(0) == re.search(table, report["html"], re.S).group(0)
 
 
 def test_minimal_records_render_with_empty_charts(tmp_path):
@@ -331,7 +316,7 @@ def test_minimal_records_render_with_empty_charts(tmp_path):
     for name in ("pareto", "forgetting", "freshness", "loss", "resources"):
         assert '<desc data-empty="1">No data for this chart in this run.</desc>' in svg(html, name), name
     assert 'data-empty' not in svg(html, "overview")                    # em is there for prompt
-    assert "No plan.yaml in the run, so equal weights were used" in html
+    assert "The run had no advisor plan, so its default weights were used" in html
 
 
 def test_analyse_is_pure_data():
@@ -352,14 +337,17 @@ def test_report_never_imports_heavy_modules(tmp_path):
     assert out.stdout.strip() == "[]"
 
 
-def test_advisor_reasons_follow_the_report_language():
-    from reports.analysis import localised_reasons
-    top = {"rules": ["fresh-knowledge-rag"], "reasons": ["english text from the plan"]}
-    assert localised_reasons(top, "en") == ["english text from the plan"]
-    (zh,) = localised_reasons(top, "zh")
-    assert zh != "english text from the plan" and any("\u4e00" <= ch <= "\u9fff" for ch in zh)
-    # an unknown rule id keeps the plan's own text
-    assert localised_reasons({"rules": ["no-such-rule"], "reasons": ["kept"]}, "zh") == ["kept"]
+def test_advisor_reasons_and_caveats_follow_the_report_language(tmp_path):
+    """The plan carries both languages: the Chinese report shows the advisor's Chinese reasons."""
+    code, _ = render(FIXTURE, tmp_path / "zh.html", "--lang", "zh")
+    zh = (tmp_path / "zh.html").read_text(encoding="utf-8")
+    assert code == 0 and "知识每周变化且回答需要统一风格" in zh and "Knowledge changes weekly and answers" not in zh
+    assert "用私有记录微调的模型可能把它们逐字复述给任何人" in zh
+
+
+def test_checks_the_plan_asked_for_are_shown_measured_or_not(report):
+    checks = dict(re.findall(r'data-check-name="(\w+)" data-measured="(\d)"', report["html"]))
+    assert checks == {"privacy": "1", "forgetting": "1", "freshness": "1"}
 
 
 @pytest.mark.parametrize("mode, measured", [("white", "soft_targets"), ("both", "both"), ("black", "sequence_kd"),
@@ -371,8 +359,8 @@ def test_distillation_findings_follow_the_students_mode(mode, measured):
 
     def rec(name, em, config):
         return {"candidate": name, "technique": name, "technique_config": config,
-                "metrics": {"em": {"value": em, "higher_is_better": True}},
-                "comparisons": {"em": {"distill_control": {"p_value": 0.01}}} if name == "distill" else {}}
+                "metrics": {"test.em": {"value": em, "higher_is_better": True}},
+                "comparisons": {"test.em": {"distill_control": {"p_value": 0.01}}} if name == "distill" else {}}
 
     config = {} if mode is None else {"train": {}, "distill": {"mode": mode}}
     rows = {r["id"]: r for r in literature([rec("distill", 0.30, config), rec("distill_control", 0.25, {"train": {}})],
@@ -386,14 +374,14 @@ def test_distillation_findings_follow_the_students_mode(mode, measured):
 
 def test_lora_forgetting_finding_reads_the_multiple_choice_delta_first():
     """Biderman et al. measure forgetting with likelihood tasks: the MC delta wins over greedy EM."""
-    from reports.analysis import canonical
     from reports.findings import literature
 
     def rec(name, em_delta, mc_delta):
-        return canonical({"candidate": name, "technique": name, "metrics": {
+        return ({"candidate": name, "technique": name, "metrics": {
             "forgetting.probes.em": {"value": em_delta, "higher_is_better": True},
             "forgetting.probes.mc_acc": {"value": mc_delta, "higher_is_better": True}},
             "comparisons": {"probes.mc_acc": {"full": {"p_value": 0.2}}} if name == "lora" else {}})
     rows = {r["id"]: r for r in literature([rec("lora", -1.0, -0.05), rec("full", -0.9, -0.15)], "en")}
-    assert rows["lora_forgets_less"]["measured"] == "Forgetting Δ probe MC acc.: lora -0.05 vs full -0.15 (p = 0.2)"
+    assert rows["lora_forgets_less"]["measured"] == ("Forgetting Δ MC accuracy, general probes: lora -0.05 vs full "
+                                                     "-0.15 (p = 0.2)")
     assert rows["lora_forgets_less"]["verdict"] == "inconclusive"

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.evaluation.text import is_cjk_text, word_runs
 from rightfit.errors import UserError
 
 RRF_K = 60  # reciprocal-rank fusion constant from Cormack et al. 2009
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
-_TOKEN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)
 
 
 @dataclass
@@ -38,8 +36,8 @@ class Chunk:
 def bm25_tokens(text: str) -> list[str]:
     """Lower-cased words; CJK runs become single characters plus their bigrams."""
     out: list[str] = []
-    for run in _TOKEN.findall(text.lower()):
-        if re.match(rf"[{_CJK}]", run):
+    for run in word_runs(text):
+        if is_cjk_text(run):
             out += list(run) + [run[i:i + 2] for i in range(len(run) - 1)]
         else:
             out.append(run)

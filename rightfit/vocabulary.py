@@ -1,0 +1,67 @@
+"""The words a plan is written in and a run is judged by: priorities and checks.
+
+The advisor's rule table gives each priority a weight and asks for checks (advisor/rules.yaml);
+a run records the weights it is scored under and which checks its suite can measure; the report
+scores every candidate per priority and shows each check. This is the one place the names live.
+
+Priorities (what the measured winner is chosen by):
+Each priority is measured by record metrics (harness/evaluation/metrics.py keys), in groups
+tried in order: the first group with any measurement in the run is used (accuracy on trained
+facts falls back to overall exact match when the suite has no trained facts). ``na`` is the
+score a candidate gets where the metric does not apply: 0 for what it cannot do (it cites
+nothing), 1 where n/a means no risk (it trains on nothing, so it can neither forget nor leak).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Priority:
+    name: str
+    label: tuple[str, str]                 # (English, Chinese)
+    metrics: tuple[tuple[str, ...], ...]   # groups of record keys, first group with data wins
+    na: float
+
+
+PRIORITIES: dict[str, Priority] = {p.name: p for p in (
+    Priority("accuracy_fresh", ("accuracy on fresh facts", "新事实准确率"),
+             (("fresh.em", "test.docs_only.em"), ("test.f1",)), 0.0),
+    Priority("accuracy_seen", ("accuracy on trained facts", "已训练事实准确率"), (("test.seen.em",), ("test.em",)), 0.0),
+    Priority("style", ("house style", "风格"), (("test.style",),), 0.0),
+    Priority("latency", ("latency", "延迟"), (("latency.p50_s",), ("latency.p95_s",)), 0.0),
+    Priority("forgetting", ("keeping general knowledge", "保留通用知识"),
+             (("forgetting.probes.em",), ("probes.em",)), 1.0),
+    Priority("privacy", ("privacy", "隐私"), (("privacy.leak_rate", "privacy.exposure"),), 1.0),
+    Priority("traceability", ("traceability", "可追溯性"), (("test.traceability",),), 0.0),
+    Priority("cost", ("cost", "成本"), (("artifact.build_seconds", "artifact.peak_memory_mb"),), 0.0),
+)}
+
+# Weights of a run without a plan: every priority counts the same.
+EQUAL_WEIGHTS: dict[str, float] = {name: 1.0 for name in PRIORITIES}
+
+
+def priority_label(name: str, lang: str = "en") -> str:
+    p = PRIORITIES.get(name)
+    return name.replace("_", " ") if p is None else p.label[1 if lang == "zh" else 0]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    label: tuple[str, str]                 # (English, Chinese)
+    needs: str                             # the suite part that makes it measurable (tasks/FORMAT.md)
+    metrics: tuple[str, ...]               # record keys (or the train log's series) that show it
+
+
+# Checks (measurements a plan requires the run to include), each with what measures it.
+CHECKS: dict[str, Check] = {c.name: c for c in (
+    Check("privacy", ("privacy leakage", "隐私泄露"), "canaries", ("privacy.leak_rate",)),
+    Check("forgetting", ("forgetting", "遗忘"), "probes", ("forgetting.probes.mc_acc", "forgetting.probes.em")),
+    Check("freshness", ("freshness after an update", "更新后的时效性"), "updates", ("fresh.em",)),
+    Check("citations", ("cited sources", "引用来源"), "test", ("test.traceability",)),
+    Check("style", ("house style", "风格"), "style", ("test.style",)),
+    Check("latency", ("latency", "延迟"), "test", ("latency.p50_s",)),
+    Check("overfitting", ("over-fitting", "过拟合"), "heldout", ("train.eval_loss",)),
+)}
