@@ -1,4 +1,4 @@
-"""Building the self-made base models: wall time against the budgets of issue #3, and what
+"""Building the self-made base models: wall time against their budgets, and what
 training the student beside the teacher (two processes) saves over one after the other.
 
 Budgets on a 2-core machine: tiny <= 60 s, default <= 5 min (tokenizer + teacher + student).

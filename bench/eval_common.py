@@ -35,8 +35,7 @@ def small_trained_llama(texts: list[str], steps: int = 60, block: int = 256) -> 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    sys.path.insert(0, str(REPO / "tests"))
-    from tinymodels import make_tiny_llama
+    from harness.basemodels.random import make_tiny_llama
 
     folder = Path(tempfile.mkdtemp(prefix="rightfit-bench-")) / "model"
     make_tiny_llama(folder, texts, hidden=128, layers=2, seed=0, max_positions=512)

@@ -20,20 +20,18 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from eval_common import REPO, write_result  # noqa: E402
-
-sys.path.insert(0, str(REPO / "tests"))
+from eval_common import write_result  # noqa: E402
 
 
 def main() -> None:
     import torch
-    from tinymodels import make_tiny_llama
     from transformers import (
         AutoModelForCausalLM,
         AutoTokenizer,
         get_linear_schedule_with_warmup,
     )
 
+    from harness.basemodels.random import make_tiny_llama
     from harness.config import TrainConfig
     from harness.modeling.train import _Ordered, collate, kd_loss, schedule, train
 

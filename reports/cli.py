@@ -1,4 +1,4 @@
-"""`rightfit report`: the stakeholder HTML report of a run (issue 7)."""
+"""`rightfit report`: the stakeholder HTML report of a run."""
 
 from __future__ import annotations
 

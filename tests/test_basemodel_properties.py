@@ -1,4 +1,5 @@
-"""The three properties of issue #3, measured by greedy decoding on real trained models.
+"""The three properties the findings need (it reads, it does not know the domain, it knows general
+facts), measured by greedy decoding on real trained models.
 
 - The committed default build (models/default-<hash>, reproduced by `rightfit base build`)
   is checked on the tiny English suite (its probes are a subset of the default general

@@ -19,7 +19,7 @@ def corpora(tmp_path_factory):
     """shopco-en/zh docs in 32-token chunks (about 260 per language) and their 240 test questions each."""
     from transformers import AutoTokenizer
 
-    from harness.retrieval.retriever import chunk_docs
+    from harness.retrieval.chunking import chunk_docs
     from harness.suites import load_suite
     suites = {name: load_suite(ROOT / "tasks" / name) for name in LANGS}
     texts = [t for s in suites.values() for t in s.docs.values()]
@@ -56,8 +56,7 @@ def test_stock_bm25s_variants_do_not_match_rank_bm25_on_this_fixture(corpora):
     import bm25s
     import numpy as np
 
-    from harness.retrieval.bm25 import build_bm25, top_indices
-    from harness.retrieval.retriever import bm25_tokens
+    from harness.retrieval.bm25 import bm25_tokens, build_bm25, top_indices
     chunks, questions = corpora["shopco-en"]
     tokens = [bm25_tokens(c.text) for c in chunks]
     _, ref = build_bm25(tokens, "rank-bm25")
@@ -113,18 +112,6 @@ def test_saved_bm25_index_is_read_back_not_rebuilt(corpora, tmp_path, monkeypatc
     loaded = Retriever.load(tmp_path / "index")
     assert loaded.bm25_backend == backend
     assert ranking(loaded, questions) == ranking(index, questions)
-
-
-def test_an_index_saved_before_backends_were_recorded_loads_as_rank_bm25(corpora, tmp_path):
-    from harness.retrieval.retriever import Retriever
-    chunks, questions = corpora["shopco-en"]
-    index = Retriever.from_chunks(chunks, rag("rank-bm25"))
-    index.save(tmp_path)
-    meta = json.loads((tmp_path / "chunks.json").read_text())
-    del meta["bm25_backend"]
-    (tmp_path / "chunks.json").write_text(json.dumps(meta))
-    loaded = Retriever.load(tmp_path)
-    assert loaded.bm25_backend == "rank-bm25" and ranking(loaded, questions[:20]) == ranking(index, questions[:20])
 
 
 def test_a_missing_bm25s_index_is_a_user_error(corpora, tmp_path):

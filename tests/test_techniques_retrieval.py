@@ -32,12 +32,12 @@ def top1_hits(index, suite) -> list[bool]:
 
 
 def test_bm25_tokens_split_chinese_into_characters_and_bigrams():
-    from harness.retrieval.retriever import bm25_tokens
+    from harness.retrieval.bm25 import bm25_tokens
     assert bm25_tokens("退货期限 is 15 Days!") == ["退", "货", "期", "限", "退货", "货期", "期限", "is", "15", "days"]
 
 
 def test_chunks_are_token_windows_with_overlap_and_whole_characters(suites):
-    from harness.retrieval.retriever import chunk_docs
+    from harness.retrieval.chunking import chunk_docs
     tok, zh = suites["tok"], suites["zh"]
     chunks = chunk_docs(zh.docs, tok, size=16, overlap=4)
     assert {c.doc_id for c in chunks} == set(zh.docs)
@@ -72,6 +72,7 @@ def test_dense_and_hybrid_retrieval_find_the_right_document(suites, retriever, k
 def test_saved_index_is_read_back_not_rebuilt(suites, tmp_path, monkeypatch):
     import rank_bm25
 
+    import harness.retrieval.dense as dense
     import harness.retrieval.retriever as retrieval
     index = retrieval.Retriever.build(suites["en"].docs, suites["tok"], rag_cfg(retriever="hybrid", index="ivf"))
     index.save(tmp_path / "index")
@@ -81,7 +82,7 @@ def test_saved_index_is_read_back_not_rebuilt(suites, tmp_path, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("the index was rebuilt")
     monkeypatch.setattr(retrieval, "chunk_docs", boom)
-    monkeypatch.setattr(retrieval, "_faiss_index", boom)
+    monkeypatch.setattr(dense, "faiss_index", boom)
     monkeypatch.setattr(rank_bm25.BM25Okapi, "__init__", boom)
     loaded = retrieval.Retriever.load(tmp_path / "index")
     after = [[(c.doc_id, c.start, round(s, 5)) for c, s in loaded.search(q, 3)] for q in questions]

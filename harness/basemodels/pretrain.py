@@ -1,7 +1,7 @@
 """Pretraining loop of the self-built base models: rows -> token ids -> a tiny Llama.
 
-One item per row (packing several items into one row blocked copying in earlier designs, see
-WORLD-NOTES.md), batches grouped by length, loss on the trained segments only, AdamW with a
+One item per row (a row holding several items kept a small model from learning to copy),
+batches grouped by length, loss on the trained segments only, AdamW with a
 linear warm-up and cosine decay. Every `eval_every` steps the held-out reading-drill and
 closed-book accuracies (teacher-forced: every answer token argmax-right) are logged, so the
 log shows when copying switches on.
@@ -20,10 +20,9 @@ from rightfit import ui
 def encode_rows(tok, rows: list[list], max_len: int, bos: bool = True) -> list[tuple[list[int], list[int]]]:
     """Segments -> (input ids, labels with -100 on untrained tokens), truncated to `max_len`.
 
-    `bos`: start each row with BOS. (Pretraining always does; prompts without BOS, as
-    harness.modeling.generate builds them for this tokenizer, were measured to work as well: the
-    default teacher reads 97.1% of domain questions with the gold sheet, without BOS (recipe 2;
-    recipe 1: 64.6%). Alternating BOS per row was tried in recipe 1 and made reading worse, 33%.)"""
+    `bos`: start each row with BOS. Pretraining always does; prompts without BOS, as
+    harness.modeling.generate builds them for this tokenizer, work as well (the default teacher
+    reads 97.1% of domain questions with the gold sheet, without BOS)."""
     texts = sorted({t for segs in rows for t, _ in segs if t != EOS})
     enc = tok._tokenizer.encode_batch(texts, add_special_tokens=False)
     ids_of = {t: e.ids for t, e in zip(texts, enc)}

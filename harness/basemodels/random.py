@@ -1,0 +1,110 @@
+"""Randomly initialised models with a trained tokenizer: the shapes of a real model without its weights.
+
+Tests and benchmarks build them (nothing is downloaded); a user can build one to try the harness
+on a model's shape before bringing the real weights. Stable API:
+
+    make_tiny_tokenizer(path, texts, vocab_size=512) -> Path
+    make_tiny_llama(path, tokenizer_texts, hidden=64, layers=2, seed=0, tokenizer_dir=None) -> Path
+    make_tiny_pair(dir, texts=None) -> (teacher_path, student_path)   # same tokenizer
+
+Each model folder holds config.json, model.safetensors and the tokenizer files, so
+``AutoModelForCausalLM.from_pretrained(path, use_safetensors=True)`` and
+``AutoTokenizer.from_pretrained(path)`` load it offline. Same arguments -> same bytes.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+DEFAULT_TEXTS = [
+    "Question: What is the capital of France?\nAnswer: Paris",
+    "Question: How many days does a refund take?\nAnswer: 14 days",
+    "Context:\nThe warranty lasts two years.\nQuestion: How long is the warranty?\nAnswer: two years",
+    "The quick brown fox jumps over the lazy dog. 0123456789",
+    "退货需要十四天。保修期为两年。请问有什么可以帮您？",
+    "Hi there! Thanks for asking. - ShopCo Support",
+]
+
+SPECIAL = {"bos": "<s>", "eos": "</s>", "pad": "<pad>", "unk": "<unk>"}
+
+
+def make_tiny_tokenizer(path: str | Path, texts: list[str] | None = None, vocab_size: int = 512) -> Path:
+    """Train a byte-level BPE on `texts` and save it as a PreTrainedTokenizerFast folder.
+
+    Args:
+        path: folder to write (created).
+        texts: training texts; DEFAULT_TEXTS when None.
+        vocab_size: target vocabulary size (byte alphabet 256 + merges + 4 specials).
+
+    Returns:
+        The folder.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL.values()),
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(list(texts or DEFAULT_TEXTS), trainer=trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=SPECIAL["bos"], eos_token=SPECIAL["eos"],
+                                   pad_token=SPECIAL["pad"], unk_token=SPECIAL["unk"])
+    fast.save_pretrained(str(path))
+    return path
+
+
+def make_tiny_llama(path: str | Path, tokenizer_texts: list[str] | None = None, hidden: int = 64, layers: int = 2,
+                    seed: int = 0, tokenizer_dir: str | Path | None = None, max_positions: int = 512) -> Path:
+    """Build a randomly initialised LlamaForCausalLM (seeded) with its tokenizer in `path`.
+
+    Args:
+        path: folder to write.
+        tokenizer_texts: texts to train the tokenizer on (ignored when `tokenizer_dir` is given).
+        hidden: hidden size; heads = hidden // 16, intermediate = 2 * hidden.
+        layers: decoder layers.
+        seed: torch seed for the weights.
+        tokenizer_dir: reuse the tokenizer saved there (so two models share a vocabulary).
+        max_positions: context window (max_position_embeddings).
+
+    Returns:
+        The folder.
+    """
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    if tokenizer_dir is None:
+        make_tiny_tokenizer(path, tokenizer_texts)
+    elif Path(tokenizer_dir).resolve() != path.resolve():
+        for f in Path(tokenizer_dir).iterdir():
+            if f.name.startswith(("tokenizer", "special_tokens")):
+                shutil.copy2(f, path / f.name)
+    tok = AutoTokenizer.from_pretrained(str(path))
+    heads = max(1, hidden // 16)
+    config = LlamaConfig(vocab_size=len(tok), hidden_size=hidden, intermediate_size=2 * hidden,
+                         num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=heads,
+                         max_position_embeddings=max_positions, bos_token_id=tok.bos_token_id,
+                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, tie_word_embeddings=False)
+    generator_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config)
+    torch.random.set_rng_state(generator_state)
+    model.save_pretrained(str(path), safe_serialization=True)
+    return path
+
+
+def make_tiny_pair(dir: str | Path, texts: list[str] | None = None) -> tuple[Path, Path]:
+    """A teacher (hidden 96, 2 layers) and a student (hidden 64, 2 layers) sharing one tokenizer.
+
+    Returns:
+        (teacher_path, student_path) under `dir`.
+    """
+    dir = Path(dir)
+    teacher = make_tiny_llama(dir / "teacher", texts, hidden=96, layers=2, seed=1)
+    student = make_tiny_llama(dir / "student", hidden=64, layers=2, seed=2, tokenizer_dir=teacher)
+    return teacher, student
