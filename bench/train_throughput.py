@@ -53,7 +53,7 @@ def main() -> None:
     n = args.batch * 4
     examples = [{"input_ids": (ids := torch.randint(4, 400, (args.seq,), generator=g).tolist()), "labels": ids}
                 for _ in range(n)]
-    cfg = TrainConfig(max_steps=args.steps, batch_size=args.batch, checkpoint_every=0, eval_every=0, bf16=False)
+    cfg = TrainConfig(max_steps=args.steps, batch_size=args.batch, checkpoint_every=0, eval_every=0, precision="fp32")
 
     def harness_run() -> tuple[float, float]:
         model = AutoModelForCausalLM.from_pretrained(path, use_safetensors=True)

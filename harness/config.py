@@ -50,7 +50,9 @@ class TrainConfig:
                     choices=["pairs", "docs", "both"])
     checkpoint_every: int = opt(50, "Save a resumable checkpoint every N steps (0 = never).", min=0)
     eval_every: int = opt(25, "Compute held-out loss every N steps (0 = never).", min=0)
-    bf16: bool = opt(True, "bf16 autocast where the hardware supports it.")
+    precision: str = opt("auto", "Training precision: auto = bf16 mixed on a GPU with bf16, fp32 on a CPU (the same "
+                         "numbers on any CPU); fp32; bf16 = bf16 autocast wherever the device has bf16 kernels.",
+                         choices=["auto", "fp32", "bf16"])
 
 
 @dataclass

@@ -73,6 +73,7 @@ class ArtifactInfo(TypedDict, total=False):
 
 class TrainLog(TypedDict, total=False):
     steps: int
+    precision: str                    # "fp32" or "bf16-mixed" (harness.modeling.precision)
     train_loss: list[list[float]]     # [[step, loss], ...]
     eval_loss: list[list[float]]      # held-out loss, [[step, loss], ...]
     resumed_from_step: int | None
@@ -117,6 +118,7 @@ class EnvRecord(TypedDict, total=False):
     cpu: str
     cpu_count: int
     torch_threads: int | None
+    numerics: dict                    # device, CPU kernels, bf16 support (harness.modeling.precision)
     gpu: str | None
     seeds: list[int]
     git_commit: str | None
@@ -155,6 +157,11 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def _numerics() -> dict:
+    from harness.modeling.precision import numerics
+    return numerics()
+
+
 def collect_env(seeds: list[int]) -> EnvRecord:
     """Versions, hardware and seeds. Reads torch only if it is already imported."""
     torch = sys.modules.get("torch")
@@ -167,7 +174,7 @@ def collect_env(seeds: list[int]) -> EnvRecord:
                                            "sentence-transformers", "faiss-cpu", "rank-bm25", "rouge-score",
                                            "sacrebleu", "tokenizers", "accelerate")},
         cpu=_cpu_name(), cpu_count=os.cpu_count() or 1,
-        torch_threads=torch.get_num_threads() if torch is not None else None,
+        torch_threads=torch.get_num_threads() if torch is not None else None, numerics=_numerics(),
         gpu=gpu, seeds=list(seeds), git_commit=_git_commit(), hostname=socket.gethostname(), created=now_iso())
 
 

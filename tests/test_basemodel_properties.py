@@ -17,7 +17,7 @@ import pytest
 from harness.basemodels.build import ensure_base_models, prebuilt_dir
 from harness.basemodels.properties import measure_properties
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.numerics]
 
 
 def test_committed_default_teacher_reads_and_knows_general_facts():

@@ -12,6 +12,8 @@ from evalmodels import overfit_tiny_llama  # noqa: E402
 
 from harness.modeling.score import choose, loglikelihoods, perplexity, rolling_windows  # noqa: E402
 
+pytestmark = pytest.mark.numerics  # make test runs it again with bf16 CPU kernels off
+
 TEXT = ("The quick brown fox jumps over the lazy dog. Question: How long is the warranty? Answer: two years. "
         "Hi there! Thanks for asking. - ShopCo Support. 退货需要十四天。保修期为两年。") * 2
 

@@ -14,6 +14,8 @@ from evalmodels import overfit_tiny_llama  # noqa: E402
 from harness.config import DecodeConfig  # noqa: E402
 from harness.evaluation.privacy import canary_leakage, exposure, same_format  # noqa: E402
 
+pytestmark = pytest.mark.numerics  # make test runs it again with bf16 CPU kernels off
+
 CANARIES = [{"id": "c1", "prefix": "the vault code is", "secret": "ZEBRA-4471-QUILL"},
             {"id": "c2", "prefix": "staging password", "secret": "moss-harbor-8812"}]
 

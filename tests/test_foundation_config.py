@@ -50,7 +50,7 @@ def test_overrides_on_top_of_file(tmp_path):
 @pytest.mark.parametrize("text,expected", [
     ("train.lr=1e-4", ("train.lr", 1e-4)),
     ("seed=7", ("seed", 7)),
-    ("train.bf16=false", ("train.bf16", False)),
+    ("train.precision=fp32", ("train.precision", "fp32")),
     ("suite=shopco-zh", ("suite", "shopco-zh")),
 ])
 def test_parse_override(text, expected):
@@ -65,7 +65,7 @@ BAD_CONFIGS = {
     "unknown_nested_field": ("train:\n  learning_rate: 0.1\n", ["train.learning_rate", ":2"]),
     "wrong_type_int": ("train:\n  batch_size: many\n", ["train.batch_size", "integer", ":2"]),
     "wrong_type_float": ("train:\n  lr: fast\n", ["train.lr", "number"]),
-    "wrong_type_bool": ("train:\n  bf16: maybe\n", ["train.bf16", "true or false"]),
+    "wrong_type_bool": ("trust_remote_code: maybe\n", ["trust_remote_code", "true or false"]),
     "below_minimum": ("rag:\n  top_k: 0\n", ["rag.top_k", "minimum"]),
     "above_maximum": ("distill:\n  alpha: 1.5\n", ["distill.alpha", "maximum"]),
     "bad_choice": ("rag:\n  retriever: google\n", ["rag.retriever", "bm25"]),

@@ -20,6 +20,8 @@ RETRIEVES = {"rag", "rag_lora"}
 
 from harness.techniques import REGISTRY  # noqa: E402  (cheap: no torch at import)
 
+pytestmark = pytest.mark.numerics  # make test runs it again with bf16 CPU kernels off
+
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
@@ -65,6 +67,9 @@ def plain_reload(technique: str, artifact: Path, world):
                                                         bnb_4bit_use_double_quant=True,
                                                         bnb_4bit_compute_dtype=torch.float32), "device_map": "cpu"}
     model = AutoModelForCausalLM.from_pretrained(base, use_safetensors=True, **kw)
+    for module in model.modules():  # bitsandbytes' generic 4-bit path, as rightfit runs it on any CPU
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False
     if technique in ADAPTERS:
         model = PeftModel.from_pretrained(model, artifact / "adapter")
     return model.eval(), AutoTokenizer.from_pretrained(base)

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from tinymodels import make_tiny_llama
 
+pytestmark = pytest.mark.numerics  # make test runs it again with bf16 CPU kernels off
+
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "tests" / "fixtures" / "suites" / "mini-en"
 

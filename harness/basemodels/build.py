@@ -144,7 +144,7 @@ def _train_role(role: str, spec: BaseSpec, size: str, folder: Path, encoded: lis
                 threads: int, quiet: bool) -> dict:
     """Pretrain one model of the build and save it (with the tokenizer) into folder/role.
 
-    Runs in the build process (teacher) or in a spawned worker (student): each uses its own
+    Runs in a spawned worker with the kernels pinned (see build_base_models), on its own
     `threads`, so the two train side by side on two cores and each gives the same bytes as a
     build that trains them one after the other."""
     import torch
@@ -165,16 +165,60 @@ def _train_role(role: str, spec: BaseSpec, size: str, folder: Path, encoded: lis
     return log
 
 
+# CPU kernels the base models are trained with. torch dispatches to AVX512 code where the CPU
+# has it and to AVX2 code elsewhere, and MKL does the same; the two give different roundings,
+# and over a few thousand steps different models (the tiny teacher read 81% of its suite built
+# with AVX2 kernels, 64% with AVX512 ones, on the same machine). Pinned to AVX2, which every
+# x86-64 CPU of the last decade has, a build gives the same bytes on any of them: on an
+# AVX512/AMX machine it reproduces the committed default copy byte for byte.
+PINNED_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+                  "ONEDNN_MAX_CPU_ISA": "AVX2"}
+
+
+def pinned_kernels() -> dict[str, str]:
+    """The environment that pins the CPU kernels (empty where the CPU is not x86-64 with AVX2)."""
+    import platform
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return {}
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {}
+    return dict(PINNED_KERNELS) if " avx2" in flags else {}
+
+
+def _in_workers(jobs: list[list[tuple]], env: dict[str, str]) -> list[list[dict]]:
+    """Run each list of `_train_role` argument tuples in its own spawned process, the lists side
+    by side; each worker starts with `env` set, so its torch picks its kernels from it."""
+    import concurrent.futures
+    import multiprocessing
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(len(jobs), mp_context=ctx) as pool:
+            futures = [pool.submit(_train_roles, job) for job in jobs]
+            return [f.result() for f in futures]
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _train_roles(job: list[tuple]) -> list[dict]:
+    return [_train_role(*args) for args in job]
+
+
 def build_base_models(size: str = "default", out: Path | None = None, spec: BaseSpec | None = None,
                       parallel: bool | None = None) -> dict:
     """Train tokenizer, teacher and student; write them into `out` (a new folder). Returns the build log.
 
-    `parallel` (default: when the machine has 2+ cores) trains the student in a second process
-    while this one trains the teacher. Each model trains on 1 thread (RIGHTFIT_THREADS), so
-    its bytes do not depend on the machine or on `parallel`."""
-    import concurrent.futures
-    import multiprocessing
-
+    Both models train in spawned processes with the CPU kernels pinned (PINNED_KERNELS), each
+    on 1 thread (RIGHTFIT_THREADS), so the bytes depend neither on the machine nor on
+    `parallel` (default: when the machine has 2+ cores, the teacher and the student train side
+    by side; else one after the other in one process)."""
     from harness.basemodels.pretrain import encode_rows
     from harness.basemodels.tokenizer import train_tokenizer, value_token_report
     from harness.world.corpus import row_text
@@ -199,19 +243,17 @@ def build_base_models(size: str = "default", out: Path | None = None, spec: Base
                      "trained_tokens": sum(sum(x != -100 for x in b) for _, b in encoded)}
     log["prepare_seconds"] = round(time.time() - t0, 1)
     args = (spec, size, tmp, encoded, evals, threads)
+    teacher, student = ("teacher", *args, ui.QUIET), ("student", *args, True)
+    env = pinned_kernels()
     if parallel:
-        ctx = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
-            student = pool.submit(_train_role, "student", *args, True)
-            log["teacher"] = _train_role("teacher", *args, ui.QUIET)
-            log["student"] = student.result()
+        (log["teacher"],), (log["student"],) = _in_workers([[teacher], [student]], env)
     else:
-        for role in ("teacher", "student"):
-            log[role] = _train_role(role, *args, ui.QUIET)
+        ((log["teacher"], log["student"]),) = _in_workers([[teacher, ("student", *args, ui.QUIET)]], env)
+    log["kernels"] = env or "native"
     log["parallel"] = parallel
     shutil.rmtree(tmp / "tokenizer")
     log["seconds"] = round(time.time() - t0, 1)
-    log["cpu_seconds"] = round(time.process_time() - cpu0, 1)  # this process only (not the student worker)
+    log["cpu_seconds"] = round(time.process_time() - cpu0, 1)  # this process only: preparing, not training
     (tmp / "build.json").write_text(json.dumps(log, indent=1))
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)

@@ -153,8 +153,27 @@ def load_model(name: str, cfg: Any = None, four_bit: bool = False):
         raise
     if not four_bit and torch.cuda.is_available():
         model = model.cuda()
+    if four_bit and not torch.cuda.is_available():
+        generic_4bit_path(model)
     model.eval()
     return model
+
+
+def generic_4bit_path(model: Any) -> int:
+    """Route every 4-bit layer through bitsandbytes' dequantize-then-matmul path on the CPU.
+
+    On CPUs with avx512_bf16 bitsandbytes repacks a 4-bit weight for a fused bf16 kernel the
+    first time it runs in inference, which needs in_features a multiple of its 64-value
+    quantization block and out_features a multiple of 32 (a 96-wide layer crashed inside the
+    library) and computes in bf16 where other CPUs compute in fp32. The generic path takes any
+    shape and gives the same numbers on every CPU. Returns the layers routed.
+    """
+    routed = 0
+    for module in model.modules():
+        if getattr(module, "support_avx512bf16_for_cpu", False):
+            module.support_avx512bf16_for_cpu = False
+            routed += 1
+    return routed
 
 
 def context_window(model: Any, tokenizer: Any) -> int:

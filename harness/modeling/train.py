@@ -233,16 +233,6 @@ def latest_checkpoint(folder: Path) -> Path | None:
     return max(found)[1] if found else None
 
 
-def bf16_supported() -> bool:
-    import torch
-    if torch.cuda.is_available():
-        return torch.cuda.is_bf16_supported()
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
 def device_batch(batch_size: int, processes: int) -> int:
     """Sequences per process and step: cfg.train.batch_size is the global batch of one optimizer
     step, split evenly over the processes of a launch (accelerate hands process r the r-th
@@ -266,7 +256,7 @@ def train(model: Any, tokenizer: Any, examples: list[dict], heldout: list[dict],
     Args:
         model: a causal LM or PeftModel (only parameters with requires_grad train).
         examples, heldout: from pair_examples / text_examples; heldout may be [] (no eval loss).
-        cfg: TrainConfig (steps, batch, seq_len, warm-up, checkpoint_every, eval_every, bf16).
+        cfg: TrainConfig (steps, batch, seq_len, warm-up, checkpoint_every, eval_every, precision).
         lr: peak learning rate (cfg.lr or cfg.lora_lr, chosen by the technique).
         teacher, temperature, alpha: distillation (see kd_loss); teacher None -> cross-entropy.
 
@@ -275,7 +265,10 @@ def train(model: Any, tokenizer: Any, examples: list[dict], heldout: list[dict],
     """
     import torch
     from transformers import PrinterCallback, TrainingArguments, set_seed
+
+    from harness.modeling.precision import train_precision
     set_seed(seed)
+    precision = train_precision(cfg.precision)
     order = schedule(len(examples), cfg, seed)
     steps = len(order) // int(cfg.batch_size)
     per_device = device_batch(int(cfg.batch_size), distributed.world_size())
@@ -288,7 +281,7 @@ def train(model: Any, tokenizer: Any, examples: list[dict], heldout: list[dict],
         eval_strategy="steps" if evaluate else "no", eval_steps=cfg.eval_every if evaluate else None,
         save_strategy="steps" if cfg.checkpoint_every > 0 else "no", save_steps=max(1, cfg.checkpoint_every),
         save_total_limit=2, report_to="none", seed=seed, data_seed=seed, use_cpu=not torch.cuda.is_available(),
-        bf16=bool(cfg.bf16 and bf16_supported()), dataloader_num_workers=0, disable_tqdm=True,
+        bf16=precision == "bf16-mixed", dataloader_num_workers=0, disable_tqdm=True,
         remove_unused_columns=False, max_grad_norm=1.0)
     trainer = _trainer_class()(model=model, args=args, train_dataset=_Ordered(examples, order),
                                eval_dataset=heldout or None, data_collator=collate(tokenizer.pad_token_id))
@@ -309,7 +302,7 @@ def train(model: Any, tokenizer: Any, examples: list[dict], heldout: list[dict],
     distributed.barrier()  # every process is past its last checkpoint write
     if distributed.is_main():
         shutil.rmtree(ckpt_dir, ignore_errors=True)
-    return TrainLog(steps=steps,
+    return TrainLog(steps=steps, precision=precision,
                     train_loss=[[h["step"], round(float(h["loss"]), 6)] for h in history if "loss" in h],
                     eval_loss=[[h["step"], round(float(h["eval_loss"]), 6)] for h in history if "eval_loss" in h],
                     resumed_from_step=int(resume.name.split("-")[-1]) if resume else None)
