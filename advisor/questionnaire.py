@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from rightfit.errors import UserError
+from rightfit.settings import shown
 
 HERE = Path(__file__).resolve().parent
 QUESTIONNAIRE = HERE / "questionnaire.yaml"
@@ -67,7 +68,7 @@ def check_value(q: dict, value: Any, where: str) -> Any:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and q["min"] <= value <= q["max"]
         value = float(value) if ok else value
     if not ok:
-        raise UserError(f"{where}: question '{q['id']}' got {value!r}, but it takes {allowed(q)}; fix the answer.")
+        raise UserError(f"{where}: question '{q['id']}' got {shown(value)}, but it takes {allowed(q)}; fix the answer.")
     return value
 
 

@@ -64,27 +64,32 @@ def run(config, overrides, plan_path, suite, candidates, base_model, seeds, run_
     extra = [f"{k}={v}" for k, v in flags.items() if v is not None]
     cfg = load_config(config, extra + list(overrides), base=base, base_source=plan_path or "config")
     from harness.modeling import distributed
+    from harness.records import check_run_id
+    from harness.runner import preflight, run_record
+
+    if run_id is not None:
+        check_run_id(run_id)
     if not distributed.is_main():  # under `accelerate launch` process 0 writes the run; the others train beside it
         _run_beside(cfg, run_id, force)
         return
+    ready = preflight(cfg, build_bases=not dry_run)  # every mistake found before anything is written
     with RunDir(cfg.runs_dir, run_id) as rd:
         rd.write_config(cfg)
         if plan_text is not None:
-            from rightfit.files import atomic_write
-            atomic_write(rd.path / "plan.yaml", plan_text)  # the input as given, for reproducing the run
+            rd.write_file("plan.yaml", plan_text)  # the input as given, for reproducing the run
         if dry_run:
-            from harness.runner import run_record
-            from harness.suites import load_suite
-            rd.write_run(run_record(cfg, load_suite(cfg.suite), plan))
+            rd.write_run(run_record(cfg, ready.suite, plan))
             rd.write_env([cfg.seed + i for i in range(cfg.seeds)])
-            out = {"run_dir": str(rd.path), "candidates": cfg.candidates, "dry_run": True}
-            click.echo(json.dumps(out) if as_json else f"wrote {rd.path} (dry run: nothing built)")
-            return
-        import torch  # noqa: F401  (so env.json records torch's threads)
+        else:
+            import torch  # noqa: F401  (so env.json records torch's threads)
 
-        from harness.runner import run_plan
-        records = run_plan(cfg, rd, force=force, plan=plan)
-        rd.write_env([cfg.seed + i for i in range(cfg.seeds)])
+            from harness.runner import run_plan
+            records = run_plan(cfg, rd, force=force, plan=plan, ready=ready)
+            rd.write_env([cfg.seed + i for i in range(cfg.seeds)])
+    if dry_run:
+        out = {"run_dir": str(rd.path), "candidates": cfg.candidates, "dry_run": True}
+        click.echo(json.dumps(out) if as_json else f"wrote {rd.path} (dry run: nothing built)")
+        return
     summary = [{"candidate": r["candidate"], **{k: r["metrics"].get(k, {}).get("value")
                 for k in ("test.em", "test.docs_only.em", "fresh.em", "test.style", "probes.em")}}
                for r in records]

@@ -7,7 +7,9 @@ A run writes ``runs/<run-id>/``::
     run.json               RunRecord: what the run is judged by (priorities, the advisor's plan, checks)
     plan.yaml              the plan file the run was given, as it was (optional; for reproducing)
     records/<candidate>.json   one CandidateRecord per candidate (and seed)
-    .lock                  held while the run is in progress
+
+written under .<run-id>.partial/ and renamed into place when the run ends (RunDir); the lock
+beside it, .<run-id>.lock, is held while the run is in progress
 
 The report renders only from these files, so it can be rebuilt without re-running anything.
 Files are written to a temp name and renamed (:func:`rightfit.files.atomic_write`).
@@ -19,6 +21,8 @@ import datetime as _dt
 import json
 import os
 import platform
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -26,7 +30,15 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from rightfit.errors import UserError
-from rightfit.files import FileLock, dump_yaml, now_iso, write_json
+from rightfit.files import (
+    FileLock,
+    atomic_write,
+    dump_yaml,
+    now_iso,
+    publish_dir,
+    remove_orphans,
+    write_json,
+)
 from rightfit.settings import to_dict
 
 SCHEMA_VERSION = 1
@@ -178,57 +190,118 @@ def collect_env(seeds: list[int]) -> EnvRecord:
         gpu=gpu, seeds=list(seeds), git_commit=_git_commit(), hostname=socket.gethostname(), created=now_iso())
 
 
-class RunDir:
-    """A run directory, locked while in use.
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}\Z")
 
-    Use as a context manager: entering takes the lock (refusing if another live process holds
-    it, taking over a stale lock left by a killed one), leaving releases it.
+
+def check_run_id(run_id: str) -> str:
+    """A run id is a plain folder name (the run goes under runs_dir, never elsewhere).
+
+    Raises:
+        UserError: a path, an empty name, or characters outside A-Z a-z 0-9 _ . @ -.
+    """
+    if not RUN_ID.match(run_id) or ".." in run_id:
+        raise UserError(f"--run-id {run_id!r} must be a plain name of letters, digits and _ . @ - (not a path, "
+                        f"at most 128 characters); the run is written under runs_dir.")
+    return run_id
+
+
+class RunDir:
+    """A run directory, written whole or not at all.
+
+    Entering takes the run's lock (``<runs_dir>/.<id>.lock``: another live process using the
+    same id is refused) and opens a fresh work folder ``<runs_dir>/.<id>.partial/`` that every
+    file goes to. Leaving normally publishes it as ``<runs_dir>/<id>/`` by rename (replacing an
+    earlier run of that id); leaving with an error removes it. A failed run leaves nothing
+    half-written, and a killed one leaves a .partial that the next run of the id clears.
     """
 
     def __init__(self, root: str | os.PathLike, run_id: str | None = None):
-        self.run_id = run_id or new_run_id()
-        self.path = Path(root) / self.run_id
-        self.lock_path = self.path / ".lock"
+        self.run_id = check_run_id(run_id or new_run_id())
+        self.root = Path(root)
+        self.path = self.root / self.run_id              # where the finished run is
+        self.work = self.root / f".{self.run_id}.partial"  # where it is written until then
+        self.lock_path = self.root / f".{self.run_id}.lock"
         self._lock = FileLock(self.lock_path)
         self.stale_lock_taken_over: dict | None = None  # what a killed earlier holder left in the lock file
+        self._made_root = False
 
     # -- lock
     def __enter__(self) -> "RunDir":
-        self.path.mkdir(parents=True, exist_ok=True)
-        (self.path / "records").mkdir(exist_ok=True)
-        self._lock.acquire("is using this run directory", "wait for it or pick another --run-id")
+        if self.root.exists() and not self.root.is_dir():
+            raise UserError(f"runs_dir '{self.root}' is a file; point runs_dir at a folder.")
+        self._made_root = not self.root.exists()
+        self._lock.acquire("is using this run id", "wait for it or pick another --run-id")
         self.stale_lock_taken_over = self._lock.previous
+        clean_dead_runs(self.root)
+        try:
+            shutil.rmtree(self.work, ignore_errors=True)  # what a killed run of this id left
+            (self.work / "records").mkdir(parents=True)
+        except OSError:
+            self._lock.release()
+            raise
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.release()
+    def __exit__(self, exc_type, *exc) -> None:
+        try:
+            if exc_type is None:
+                publish_dir(self.work, self.path)
+            else:
+                shutil.rmtree(self.work, ignore_errors=True)
+        finally:
+            self.release()
+        if exc_type is not None and self._made_root:
+            try:
+                self.root.rmdir()  # a failed first run leaves runs_dir as it found it: absent
+            except OSError:
+                pass
 
     def release(self) -> None:
         self._lock.release()
 
     # -- contents
     def write_config(self, cfg: Any) -> None:
-        dump_yaml(to_dict(cfg), self.path / "config.resolved.yaml")
+        dump_yaml(to_dict(cfg), self.work / "config.resolved.yaml")
 
     def write_env(self, seeds: list[int]) -> EnvRecord:
         env = collect_env(seeds)
-        write_json(self.path / "env.json", env)
+        write_json(self.work / "env.json", env)
         return env
 
     def write_run(self, run: RunRecord) -> None:
         run.setdefault("schema_version", SCHEMA_VERSION)
         run.setdefault("run_id", self.run_id)
         run.setdefault("created", now_iso())
-        write_json(self.path / "run.json", run)
+        write_json(self.work / "run.json", run)
+
+    def write_file(self, name: str, text: str) -> None:
+        atomic_write(self.work / name, text)
 
     def write_record(self, record: CandidateRecord, subdir: str = "") -> Path:
         """Write records/<candidate>.json (per-seed records of a multi-seed run go to records/seeds/)."""
         record.setdefault("schema_version", SCHEMA_VERSION)
         record.setdefault("run_id", self.run_id)
         record.setdefault("created", now_iso())
-        out = self.path / "records" / subdir / f"{safe_name(record['candidate'])}.json"
+        out = self.work / "records" / subdir / f"{safe_name(record['candidate'])}.json"
         write_json(out, record)
         return out
+
+
+def clean_dead_runs(root: Path) -> list[Path]:
+    """Remove the work folders (``.<id>.partial``) of runs that were killed: a live run holds its
+    lock, so a work folder whose lock this process can take belongs to nobody."""
+    removed = []
+    for work in sorted(Path(root).glob(".*.partial")):
+        lock = FileLock(work.with_name(work.name.removesuffix(".partial") + ".lock"))
+        try:
+            lock.acquire("is using this run id", "left alone")
+        except UserError:
+            continue
+        if lock.held:
+            shutil.rmtree(work, ignore_errors=True)
+            removed.append(work)
+            lock.release()
+    remove_orphans(root)
+    return removed
 
 
 def safe_name(name: str) -> str:
@@ -241,12 +314,21 @@ def load_run(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     if not (path / "records").is_dir():
         raise UserError(f"{path}: not a run directory (no records/ inside); pass runs/<run-id>.")
-    records = []
+    records, seen = [], {}
     for f in sorted((path / "records").glob("*.json")):
         try:
-            records.append(json.loads(f.read_text(encoding="utf-8")))
-        except ValueError as e:
-            raise UserError(f"{f}: not valid JSON ({e}); re-run or remove the record.") from None
+            record = json.loads(f.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError, RecursionError) as e:
+            raise UserError(f"{f}: not valid JSON ({str(e)[:120]}); re-run or remove the record.") from None
+        name = record.get("candidate") if isinstance(record, dict) else None
+        if not isinstance(name, str) or not name:
+            raise UserError(f"{f}: the record has no 'candidate' name; re-run or remove it.")
+        if not isinstance(record.get("metrics", {}), dict):
+            raise UserError(f"{f}: field 'metrics' must be a mapping; re-run or remove the record.")
+        if name in seen:
+            raise UserError(f"{f}: candidate '{name}' appears twice (also {seen[name].name}); remove one record.")
+        seen[name] = f
+        records.append(record)
     cfg_path = path / "config.resolved.yaml"
     env_path = path / "env.json"
     run_path = path / "run.json"

@@ -10,11 +10,13 @@ and an aggregated record (mean over seeds, CI over seeds) is written beside the 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.records import CandidateRecord, RunDir, RunRecord
 from rightfit import ui
+from rightfit.files import check_writable_folder, remove_orphans
 
 
 def set_threads() -> int:
@@ -65,34 +67,92 @@ def run_record(cfg: Any, suite: Any, plan: Any = None) -> RunRecord:
                      advice=plan.to_dict() if plan is not None else None)
 
 
-def run_plan(cfg: Any, rd: RunDir, *, force: bool = False, plan: Any = None) -> list[CandidateRecord]:
+@dataclass
+class Ready:
+    """What preflight checked: the loaded suite and the resolved teacher and student bases."""
+
+    suite: Any
+    teacher: str
+    student: str
+
+
+def preflight(cfg: Any, *, build_bases: bool = True) -> Ready:
+    """Check everything a run needs before anything is written or built.
+
+    The suite loads; every model a candidate builds on exists and holds readable safetensors;
+    every training candidate has its training data and fits max_memory_gb; each technique's own
+    check passes; runs_dir and cache_dir are folders this process can write (or make). A mistake
+    is a UserError here, before the run directory exists.
+
+    Args:
+        build_bases: build the self-made base models if they are not built yet (a dry run
+            checks user-given models only).
+    """
+    from harness import cache
+    from harness.basemodels.build import SPECS, models_dir, resolve_base_model
+    from harness.modeling.load import resolve_model
+    from harness.suites import load_suite
+    from harness.techniques import REGISTRY
+    from harness.techniques.protocol import BuildContext
+
+    suite = load_suite(cfg.suite)
+    self_built = cfg.base_model.partition("-")[0] in SPECS
+
+    unbuilt: set[str] = set()  # self-built models a dry run does not build
+
+    def base(name: str, role: str) -> str:
+        if build_bases or name.partition("-")[0] not in SPECS:
+            return resolve_base_model(name, role)
+        folder = str(models_dir(name.partition("-")[0]) / role)
+        if not Path(folder).is_dir():
+            unbuilt.add(folder)
+        return folder
+
+    teacher = base(cfg.base_model, "teacher")
+    student = base(cfg.student_model or cfg.base_model, "student") if cfg.student_model or self_built else ""
+    for technique in ordered(cfg.candidates):
+        tech = REGISTRY[technique]
+        ctx = BuildContext(base_model=teacher, student_model=student, suite=suite, config=cfg, seed=cfg.seed,
+                           out_dir=Path(cfg.cache_dir))
+        for model in (tech.base_of(ctx), *tech.models(ctx).values()):
+            if model not in unbuilt:
+                resolve_model(model)
+        if tech.trains:
+            cache.check_train_data(tech, ctx)
+            cache.check_memory(tech, ctx)
+        tech.check(ctx)
+    for field in ("cache_dir", "runs_dir"):
+        check_writable_folder(getattr(cfg, field), f"field '{field}' ('{getattr(cfg, field)}')")
+    return Ready(suite, teacher, student)
+
+
+def run_plan(cfg: Any, rd: RunDir, *, force: bool = False, plan: Any = None,
+             ready: Ready | None = None) -> list[CandidateRecord]:
     """Build and evaluate cfg.candidates on cfg.suite; write the run record and one record per
     candidate (and seed).
 
     Args:
         plan: the advisor's Plan the run came from (its priorities, advice and checks go into
             run.json), or None.
+        ready: what preflight checked (run here when not given).
     """
     from harness import cache
-    from harness.basemodels.build import resolve_base_model
     from harness.evaluation.compare import add_comparisons, aggregate_seeds
     from harness.evaluation.evaluate import evaluate_candidate
-    from harness.suites import load_suite
     from harness.techniques import REGISTRY
     from harness.techniques.protocol import BuildContext
 
     cache.clean_stale_partials(Path(cfg.cache_dir))  # unfinished builds nobody resumed for a week
+    remove_orphans(Path(cfg.cache_dir) / "evals")     # temp files of evaluations killed mid-write
     set_threads()
-    suite = load_suite(cfg.suite)
+    ready = ready or preflight(cfg)
+    suite, teacher, student = ready.suite, ready.teacher, ready.student
     record = run_record(cfg, suite, plan)
     for check in record["checks"]:
         if not check["measurable"]:
             ui.info(f"the plan asks for the {check['name']} check, but {check['why']}: it will be n/a")
     if rd is not None:
         rd.write_run(record)
-    teacher = resolve_base_model(cfg.base_model, "teacher")
-    student = resolve_base_model(cfg.student_model or cfg.base_model, "student") \
-        if cfg.student_model or cfg.base_model in ("default", "tiny") else ""
     seeds = [cfg.seed + i for i in range(cfg.seeds)]
     records: list[CandidateRecord] = []
     base_view: dict | None = None

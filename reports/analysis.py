@@ -34,26 +34,17 @@ RESOURCES = (("params", "artifact.trainable_params"), ("size", "artifact.size_by
 
 
 def check_records(run: dict) -> list[dict]:
-    """The run's candidate records, validated enough to render.
+    """The run's candidate records (load_run has checked each file), with their technique filled in.
 
     Raises:
-        UserError: no records, or a record without a candidate name or metrics mapping.
+        UserError: no records.
     """
     records = run["records"]
     if not records:
         raise UserError(f"{run['path']}/records: no candidate records; run `rightfit run` first or pass a "
                         f"finished run directory.")
-    seen = set()
     for r in records:
-        name = r.get("candidate") if isinstance(r, dict) else None
-        if not isinstance(name, str) or not name:
-            raise UserError(f"{run['path']}/records: a record has no 'candidate' name; re-run or remove it.")
-        if not isinstance(r.get("metrics", {}), dict):
-            raise UserError(f"{run['path']}/records/{name}.json: field 'metrics' must be a mapping; re-run it.")
-        if name in seen:
-            raise UserError(f"{run['path']}/records: candidate '{name}' appears twice; remove one record.")
-        seen.add(name)
-        r.setdefault("technique", name.split("@")[0])
+        r.setdefault("technique", r["candidate"].split("@")[0])
     return records
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from harness.records import load_run
 from reports.i18n import LANGS
 from rightfit.errors import UserError
-from rightfit.files import atomic_write, now_iso
+from rightfit.files import atomic_write, check_writable_folder, now_iso
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -115,12 +115,17 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, lang: str =
               "weights_used": view["scores"]["weights"], "metrics_per_priority": view["scores"]["metrics"],
               "higher_is_better": {c["name"]: c["hib"] for c in view["table"]["cols"] + view["table"]["extra"]},
               "rows": rows}
-    try:
-        atomic_write(csv_path, _csv(rows))
-        atomic_write(json_path, json.dumps(export, indent=1, ensure_ascii=False) + "\n")
-        atomic_write(html_path, html)
-    except OSError as e:
-        raise UserError(f"-o {html_path}: cannot write there ({e.strerror}); pick a writable path.") from None
+    check_writable_folder(html_path.parent, f"-o {html_path}")
+    written: list[Path] = []
+    try:  # the three files together or none of them
+        for path, text in ((html_path, html), (csv_path, _csv(rows)),
+                           (json_path, json.dumps(export, indent=1, ensure_ascii=False) + "\n")):
+            atomic_write(path, text)
+            written.append(path)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
     return {"html": str(html_path), "csv": str(csv_path), "json": str(json_path),
             "winner": export["winner"], "advisor_pick": export["advisor_pick"], "status": export["status"],
             "bytes": len(html.encode("utf-8"))}

@@ -14,17 +14,28 @@ import click
 
 from rightfit import __version__, ui
 from rightfit.errors import UserError
+from rightfit.files import unwritable
 
 
 class RightfitGroup(click.Group):
-    """Turns a UserError anywhere below into one sentence on stderr and exit code 2."""
+    """Turns a user's mistake anywhere below into one sentence on stderr and exit code 2: a
+    UserError, a bad option or argument (click's usage errors), and a file that cannot be
+    written (disk full, no permission, a folder where a file should be)."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except UserError as e:
             click.echo(f"rightfit: error: {e.message}", err=True)
-            ctx.exit(2)
+        except click.UsageError as e:
+            name = e.ctx.command_path if e.ctx is not None else "rightfit"
+            click.echo(f"rightfit: error: {e.format_message().rstrip('.')} (see `{name} --help`).", err=True)
+        except OSError as e:
+            message = unwritable(e)
+            if message is None:
+                raise
+            click.echo(f"rightfit: error: {message}", err=True)
+        ctx.exit(2)
 
     def list_commands(self, ctx):  # keep the order we registered them in
         return list(self.commands)

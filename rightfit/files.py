@@ -30,9 +30,51 @@ def now_iso() -> str:
 
 # ---------------------------------------------------------------- writing
 
+# errno -> what to do about it
+_WRITE_ERRORS = {
+    errno.ENOSPC: "the disk is full; free space (or point runs_dir/cache_dir elsewhere) and run again",
+    errno.EDQUOT: "the disk quota is used up; free space (or point runs_dir/cache_dir elsewhere) and run again",
+    errno.EROFS: "the file system is read-only; pick a writable path",
+    errno.EACCES: "permission denied; pick a path you can write to",
+    errno.EPERM: "operation not permitted; pick a path you can write to",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; pick another path",
+    errno.EISDIR: "it is a folder; give a file name",
+    errno.ENAMETOOLONG: "the name is too long; pick a shorter path",
+}
+
+
+def unwritable(e: OSError, path: str | os.PathLike | None = None) -> str | None:
+    """One sentence for an OSError a user can fix (None for any other: a bug keeps its traceback).
+
+    Args:
+        path: the file that was being written, when known (else the error's own file name).
+    """
+    what = _WRITE_ERRORS.get(e.errno)
+    if what is None:
+        return None
+    return f"{path or e.filename or 'a file'}: cannot write ({e.strerror}); {what}."
+
+
+
 def atomic_write(path: str | os.PathLike, text: str | bytes) -> None:
-    """Write to a temp file in the same folder, then rename: never a half-written file."""
-    path = Path(path)
+    """Write to a temp file in the same folder, then rename: never a half-written file.
+
+    Raises:
+        UserError: the file cannot be written there (no such folder can be made, no permission,
+            disk full, ...), naming `path`.
+    """
+    try:
+        _atomic_write(Path(path), text)
+    except OSError as e:
+        what = unwritable(e, path)
+        if what is None and e.errno in (errno.ENOENT, errno.EEXIST):  # e.g. under /proc, or a file where a folder must be
+            what = f"{path}: cannot write ({e.strerror}); pick a path in a folder you can write to."
+        if what is None:
+            raise
+        raise UserError(what) from None
+
+
+def _atomic_write(path: Path, text: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = "wb" if isinstance(text, bytes) else "w"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -46,6 +88,48 @@ def atomic_write(path: str | os.PathLike, text: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def check_writable_folder(folder: str | os.PathLike, what: str) -> None:
+    """Check that this process can make files in `folder` (or make `folder`), without leaving
+    anything behind: a trial folder is made in the nearest existing ancestor and removed.
+
+    Args:
+        what: how the message names the folder ("field 'runs_dir'", "-o report.html").
+
+    Raises:
+        UserError: it is a file, or nothing can be made there.
+    """
+    path = Path(folder).absolute()
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"{what}: '{existing}' is a file, not a folder; point it at a folder.")
+    try:
+        shutil.rmtree(tempfile.mkdtemp(prefix=".rightfit-check.", dir=existing))
+    except OSError as e:
+        raise UserError(f"{what}: nothing can be written in '{existing}' ({e.strerror}); point it at a folder "
+                        f"you can write to.") from None
+
+
+def remove_orphans(folder: str | os.PathLike, older_than_s: float = 3600) -> list[Path]:
+    """Remove the temporary files atomic_write leaves behind when its process is killed mid-write
+    (``.<name>.<random>.tmp``), once older than `older_than_s` (a live write takes milliseconds).
+
+    Returns:
+        The files removed.
+    """
+    import time
+    cutoff, removed = time.time() - older_than_s, []
+    for tmp in Path(folder).glob(".*.tmp"):
+        try:
+            if tmp.is_file() and tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:  # gone meanwhile
+            continue
+    return removed
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:
@@ -84,10 +168,41 @@ def yaml_key_lines(node: yaml.Node | None, prefix: str = "") -> dict[str, int]:
     return out
 
 
+def duplicate_key(node: yaml.Node | None, prefix: str = "") -> tuple[str, int, int] | None:
+    """The first key written twice in one mapping: (dotted key, line, line of the first), or None.
+
+    YAML keeps the last of two equal keys without a word; a duplicate is almost always a mistake.
+    """
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    seen: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        key, line = str(key_node.value), key_node.start_mark.line + 1
+        if key in seen:
+            return f"{prefix}{key}", line, seen[key]
+        seen[key] = line
+        found = duplicate_key(value_node, f"{prefix}{key}.")
+        if found:
+            return found
+    return None
+
+
 def parse_yaml(text: str) -> tuple[Any, dict[str, int]]:
-    """(data, key path -> line) of a YAML text. Raises yaml.YAMLError."""
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
-    return yaml.safe_load(text), yaml_key_lines(node)
+    """(data, key path -> line) of a YAML text.
+
+    Raises:
+        yaml.YAMLError: malformed YAML, a key written twice in one mapping, or nesting deeper
+            than Python's recursion limit.
+    """
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        twice = duplicate_key(node)
+        if twice:
+            raise yaml.MarkedYAMLError(problem=f"key '{twice[0]}' appears twice (also line {twice[2]}); keep one",
+                                       problem_mark=yaml.Mark("", 0, twice[1] - 1, 0, None, None))
+        return yaml.safe_load(text), yaml_key_lines(node)
+    except RecursionError:
+        raise yaml.YAMLError("nested too deeply") from None
 
 
 def load_yaml(path: str | os.PathLike) -> tuple[Any, dict[str, int]]:
@@ -109,7 +224,7 @@ def load_yaml(path: str | os.PathLike) -> tuple[Any, dict[str, int]]:
         mark = getattr(e, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise UserError(f"{path}{line}: malformed YAML ({problem}); fix the syntax there.") from None
+        raise UserError(f"{path}{line}: malformed YAML ({problem}); fix it there.") from None
 
 
 def json_type(value: Any) -> str:
@@ -138,6 +253,9 @@ def parse_jsonl(text: str) -> Iterator[tuple[int, dict | None, str]]:
             row = json.loads(line)
         except json.JSONDecodeError as e:
             yield number, None, f"malformed JSON ({e.msg} at column {e.colno}); each line must be one complete JSON object"
+            continue
+        except RecursionError:
+            yield number, None, "the JSON is nested too deeply to read; each line must be one flat JSON object"
             continue
         if not isinstance(row, dict):
             yield number, None, f"expected a JSON object ({{...}}), got {json_type(row)}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import reprlib
 import typing
 from dataclasses import field
 from typing import Any
@@ -31,10 +32,16 @@ def opt(default: Any, help: str, *, choices: list | None = None, min: float | No
     return field(default=default, metadata=meta)
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict, _REPR.maxset = 3, 6, 6, 6, 6
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = MAX_ECHO
+
+
 def shown(value: Any) -> str:
-    """`value` as a message quotes it: repr, cut to MAX_ECHO characters."""
-    text = repr(value)
-    return text if len(text) <= MAX_ECHO else f"{text[:MAX_ECHO]}... ({len(text)} characters)"
+    """`value` as a message quotes it: a repr cut to a few elements and MAX_ECHO characters (a YAML
+    alias bomb is a few shared lists that a plain repr expands to megabytes)."""
+    text = _REPR.repr(value)
+    return text if len(text) <= 2 * MAX_ECHO else f"{text[:2 * MAX_ECHO]}..."
 
 
 def _is_dataclass_type(tp: Any) -> bool:
@@ -50,6 +57,12 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     """Check `value` against the annotated type; ints are accepted for floats, nothing else."""
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str):
+        # YAML 1.1 reads 1e-3 (no dot) as a string; a number written that way is still a number
+        try:
+            value = float(value)
+        except ValueError:
+            pass
     if tp is bool and not isinstance(value, bool):
         raise UserError(f"{where} must be true or false, not {shown(value)}; fix the value.")
     if tp in (int, float) and (isinstance(value, bool) or not isinstance(value, tp)):
@@ -109,14 +122,19 @@ def from_dict(cls: type, data: Any, source: str = "config", lines: dict | None =
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise UserError(f"{where(prefix.rstrip('.') or '<root>')} must be a mapping of field: value; fix the YAML.")
+        path = prefix.rstrip(".") or "<root>"
+        if path in overridden:
+            raise UserError(f"command-line override '{path}' names a section, not a field; set one of its "
+                            f"fields, e.g. {path}.{dataclasses.fields(cls)[0].name}=...")
+        raise UserError(f"{where(path)} must be a mapping of field: value; fix the YAML.")
     hints = typing.get_type_hints(cls)
     known = {f.name: f for f in dataclasses.fields(cls)}
+    for key in data:  # every misspelt name first: a type error below may be its consequence
+        if key not in known:
+            raise UserError(f"{where(f'{prefix}{key}')} is unknown; valid fields here are {', '.join(known)}.")
     kwargs = {}
     for key, value in data.items():
         path = f"{prefix}{key}"
-        if key not in known:
-            raise UserError(f"{where(path)} is unknown; valid fields here are {', '.join(known)}.")
         tp = hints[key]
         if _is_dataclass_type(tp):
             kwargs[key] = from_dict(tp, value, source, lines, f"{path}.", overridden, origins)

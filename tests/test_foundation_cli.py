@@ -115,12 +115,14 @@ def test_second_run_on_same_dir_is_refused_then_stale_lock_taken_over(tmp_path):
     finally:
         holder.kill()
         holder.wait()
-    # ...then it is killed: its lock is stale and the next run takes it over.
-    assert (tmp_path / "shared" / ".lock").exists()
+    # ...then it is killed: its lock file stays, no process holds it, the next run takes it over
+    # and clears the half-written run the killed one left.
+    assert (tmp_path / ".shared.lock").exists() and (tmp_path / ".shared.partial").is_dir()
     with RunDir(tmp_path, "shared") as rd:
         assert rd.stale_lock_taken_over and rd.stale_lock_taken_over["pid"] == holder.pid
         assert json.loads(rd.lock_path.read_text())["pid"] == os.getpid()
-    assert not (tmp_path / "shared" / ".lock").exists()
+    assert not (tmp_path / ".shared.lock").exists() and not (tmp_path / ".shared.partial").exists()
+    assert (tmp_path / "shared" / "records").is_dir()
 
 
 def test_ci_script_runs_make_test_only():

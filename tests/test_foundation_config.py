@@ -121,7 +121,7 @@ def test_resolved_config_written_by_run(tmp_path):
     assert data["train"]["lr"] == pytest.approx(5e-5)
     assert set(data) == {f.name for f in dataclasses.fields(RunConfig)}
     assert (runs / "r1" / "env.json").exists()
-    assert not (runs / "r1" / ".lock").exists()  # released
+    assert not (runs / ".r1.lock").exists() and not (runs / ".r1.partial").exists()  # released, published
 
 
 def test_a_plan_is_the_run_contract(tmp_path):

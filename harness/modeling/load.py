@@ -39,9 +39,12 @@ def resolve_model(name: str) -> str:
             raise UserError(f"model path '{name}' does not exist; check the path or run `rightfit base build`.")
         if not (path / "config.json").is_file():
             raise UserError(f"model path '{name}' has no config.json; point to a Hugging Face model folder.")
-        if not list(path.glob("*.safetensors")):
+        weights = sorted(path.glob("*.safetensors"))
+        if not weights:
             raise UserError(f"model path '{name}' has no .safetensors weights; rightfit loads safetensors only, "
                             f"convert the checkpoint first.")
+        for f in weights:
+            safetensors_header(f)
         return str(path.resolve())
     from huggingface_hub import try_to_load_from_cache
     if not isinstance(try_to_load_from_cache(name, "config.json"), str):
@@ -59,13 +62,55 @@ def model_folder(name: str) -> Path:
     return Path(try_to_load_from_cache(resolved, "config.json")).parent
 
 
+_HEADER_MAX = 100 * 2**20  # bytes: the safetensors library refuses larger headers too
+
+
+@lru_cache(maxsize=256)
+def _header(path: str, size: int, mtime_ns: int) -> dict:
+    broken = UserError(f"{path}: not a readable safetensors file (its header is damaged or the file is cut "
+                       f"short); download or convert the weights again.")
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise broken
+        (length,) = struct.unpack("<Q", head)  # safetensors: u64 header length, then a JSON header
+        if not 2 <= length <= min(_HEADER_MAX, size - 8):
+            raise broken
+        try:
+            header = json.loads(fh.read(length).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise broken from None
+    if not isinstance(header, dict):
+        raise broken
+    end = 8 + length
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        try:
+            begin, stop = info["data_offsets"]
+            shape = [int(d) for d in info["shape"]]
+        except (TypeError, KeyError, ValueError):
+            raise broken from None
+        if not 0 <= begin <= stop <= size - end or min(shape, default=0) < 0:
+            raise broken
+    return header
+
+
+def safetensors_header(path: Path) -> dict:
+    """The JSON header of a safetensors file, checked (offsets inside the file) without reading weights.
+
+    Raises:
+        UserError: the file is not a readable safetensors file (zeroed, random or cut short).
+    """
+    stat = path.stat()
+    return _header(str(path), stat.st_size, stat.st_mtime_ns)
+
+
 def params_on_disk(name: str) -> int:
     """Parameters stored in the model's safetensors files, summed from their headers (no weights read)."""
     total = 0
     for f in sorted(model_folder(name).glob("*.safetensors")):
-        with open(f, "rb") as fh:
-            (size,) = struct.unpack("<Q", fh.read(8))  # safetensors: u64 header length, then JSON header
-            header = json.loads(fh.read(size))
+        header = safetensors_header(f)
         total += sum(math.prod(v["shape"]) for k, v in header.items() if k != "__metadata__")
     return total
 

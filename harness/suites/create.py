@@ -21,6 +21,7 @@ from harness.suites.read import DOC_ID
 from rightfit.errors import UserError
 from rightfit.files import (
     atomic_write,
+    check_writable_folder,
     decode_utf8,
     json_type,
     parse_jsonl,
@@ -225,8 +226,11 @@ def make_suite(name: str, docs_dir: Path, qa: Path, train_file: Path | None, lan
         UserError: a bad name, input file or row, or an existing suite without `force`.
     """
     from harness.suites import validate_suite
-    if not DOC_ID.match(name) or name.startswith("."):
+    if not DOC_ID.match(name):
         raise UserError(f"suite name '{name}' must use only A-Z a-z 0-9 _ . - (it becomes a folder name).")
+    if name.startswith("."):
+        raise UserError(f"suite name '{name}' must not start with a dot (it becomes a folder name; a dot hides "
+                        f"it); start it with a letter or digit.")
     dest = out / name
     if dest.exists() and not force:
         raise UserError(f"{dest} already exists; pass --force to replace it or choose another name.")
@@ -240,8 +244,11 @@ def make_suite(name: str, docs_dir: Path, qa: Path, train_file: Path | None, lan
             "generator": {"tool": "rightfit suites new", "docs": str(docs_dir), "qa": str(qa),
                           **({"train": str(train_file)} if train_file else {})},
             "parts": parts}
+    check_writable_folder(out, f"--out {out}")
+    made = [p for p in (out, *out.parents) if not p.exists()]  # removed again if the suite is not written
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=out))
+    published = False
     try:
         atomic_write(tmp / "suite.yaml", yaml.safe_dump(card, sort_keys=False, allow_unicode=True))
         for doc_id, text in docs.items():
@@ -255,8 +262,15 @@ def make_suite(name: str, docs_dir: Path, qa: Path, train_file: Path | None, lan
                             "fix the input files.")
         _make_readable(tmp)
         publish_dir(tmp, dest)
+        published = True
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if not published:
+            for folder in made:  # innermost first: the folders this call made, now empty again
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
     kinds: dict[str, int] = {}
     for q in questions:
         kinds[q["kind"]] = kinds.get(q["kind"], 0) + 1

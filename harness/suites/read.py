@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from rightfit.files import decode_utf8, parse_jsonl, yaml_key_lines
+from rightfit.files import decode_utf8, parse_jsonl, parse_yaml
 
 DOC_ID = re.compile(r"[A-Za-z0-9_.-]+\Z")  # tasks/FORMAT.md: a doc id is the file name without extension
 DOC_EXTS = (".md", ".txt")
@@ -145,8 +145,7 @@ class SuiteReader:
         if text is None:
             return None
         try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
+            data, self.card_lines = parse_yaml(text)
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             reason = getattr(e, "problem", None) or "not valid YAML"
@@ -155,5 +154,4 @@ class SuiteReader:
         if not isinstance(data, dict):
             self.add("suite.yaml", 1, "the card must be a YAML mapping (name: ..., version: ..., language: ...)")
             return None
-        self.card_lines = yaml_key_lines(node)
         return data
