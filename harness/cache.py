@@ -39,7 +39,7 @@ from rightfit import ui
 from rightfit.errors import UserError
 from rightfit.files import FileLock, publish_dir, write_json
 
-ARTIFACT_FORMAT = 1  # bump when the folder layout changes: old cache entries are then rebuilt
+ARTIFACT_FORMAT = 2  # bump when the folder layout changes: old cache entries are then rebuilt
 EVAL_VERSION = 3  # bump when evaluation code changes what it measures
 BUILDING = "is building this artifact"  # what a refused builder is told
 
@@ -182,6 +182,10 @@ class LazyCandidate:
 
     def language_model(self) -> tuple[Any, Any]:
         return self.loaded().language_model()
+
+    @property
+    def prompter(self) -> Any:
+        return self.loaded().prompter
 
 
 def _build(tech: Any, ctx: BuildContext, key: str, work: Path, final: Path, start: float) -> None:

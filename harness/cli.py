@@ -73,6 +73,7 @@ def run(config, overrides, plan_path, suite, candidates, base_model, seeds, run_
         _run_beside(cfg, run_id, force)
         return
     ready = preflight(cfg, build_bases=not dry_run)  # every mistake found before anything is written
+    cfg = ready.config
     with RunDir(cfg.runs_dir, run_id) as rd:
         rd.write_config(cfg)
         if plan_text is not None:
@@ -90,18 +91,52 @@ def run(config, overrides, plan_path, suite, candidates, base_model, seeds, run_
         out = {"run_dir": str(rd.path), "candidates": cfg.candidates, "dry_run": True}
         click.echo(json.dumps(out) if as_json else f"wrote {rd.path} (dry run: nothing built)")
         return
-    summary = [{"candidate": r["candidate"], **{k: r["metrics"].get(k, {}).get("value")
-                for k in ("test.em", "test.docs_only.em", "fresh.em", "test.style", "probes.em")}}
-               for r in records]
+    accuracy = ready.suite.accuracy_metric
     if as_json:
-        click.echo(json.dumps({"run_dir": str(rd.path), "records": summary}))
+        rows = [{"candidate": r["candidate"], **{k: (r["metrics"].get(k) or {}).get("value")
+                 for k in summary_keys(records, accuracy)}} for r in records]
+        click.echo(json.dumps({"run_dir": str(rd.path), "accuracy_metric": accuracy, "records": rows}))
         return
     click.echo(f"run records written to {rd.path}/records/")
-    click.echo(f"{'candidate':<18}{'EM':>7}{'docs-only':>11}{'fresh':>8}{'style':>8}{'probes':>8}")
-    for row in summary:
-        cells = [row["test.em"], row["test.docs_only.em"], row["fresh.em"], row["test.style"], row["probes.em"]]
-        click.echo(f"{row['candidate']:<18}" + "".join(
-            f"{'n/a' if v is None else f'{v:.3f}':>{w}}" for v, w in zip(cells, (7, 11, 8, 8, 8))))
+    for line in summary_table(records, accuracy):
+        click.echo(line)
+
+
+# Summary columns: (record key with {acc} for the suite's accuracy metric, header); a column is
+# shown when any candidate measured it.
+SUMMARY = (("test.{acc}", "{ACC}"), ("test.seen.{acc}", "seen"), ("test.docs_only.{acc}", "docs-only"),
+           ("fresh.{acc}", "fresh"), ("test.semantic", "meaning"), ("test.style", "style"),
+           ("test.traceability", "cites"), ("probes.mc_acc", "probes MC"))
+
+
+def summary_keys(records: list[dict], accuracy: str) -> list[str]:
+    keys = [k.format(acc=accuracy) for k, _ in SUMMARY]
+    return [k for k in keys if any((r["metrics"].get(k) or {}).get("value") is not None for r in records)]
+
+
+def summary_table(records: list[dict], accuracy: str) -> list[str]:
+    """The run at a glance: the suite's accuracy metric overall and per kind of question, freshness,
+    style, citations and the knowledge probes, each where measured; and how many questions had
+    their retrieved context cut or dropped to fit the model's window."""
+    headers = {k.format(acc=accuracy): h.replace("{ACC}", accuracy.upper() if accuracy == "em" else accuracy)
+               for k, h in SUMMARY}
+    keys = summary_keys(records, accuracy)
+    cut = {r["candidate"]: sum(1 for e in r.get("examples", []) if e.get("part") == "test"
+                               and e.get("context_truncated")) for r in records}
+    widths = [max(len(headers[k]), 6) + 2 for k in keys]
+    lines = [f"{'candidate':<18}" + "".join(f"{headers[k]:>{w}}" for k, w in zip(keys, widths))
+             + ("   context cut" if any(cut.values()) else "")]
+    for r in records:
+        cells = [(r["metrics"].get(k) or {}).get("value") for k in keys]
+        row = f"{r['candidate']:<18}" + "".join(f"{'n/a' if v is None else f'{v:.3f}':>{w}}" for v, w in zip(cells, widths))
+        if any(cut.values()):
+            n = sum(1 for e in r.get("examples", []) if e.get("part") == "test")
+            row += f"   {cut[r['candidate']]}/{n}" if cut[r["candidate"]] else "   -"
+        lines.append(row)
+    if any(cut.values()):
+        lines.append("context cut: questions whose retrieved chunks did not all fit the model's window; lower "
+                     "rag.top_k or the chunk size, or use a model with a longer window.")
+    return lines
 
 
 def _run_beside(cfg, run_id, force) -> None:

@@ -58,7 +58,8 @@ class TrainConfig:
 @dataclass
 class DecodeConfig:
     strategy: str = opt("greedy", "Decoding: greedy, beam search or sampling.", choices=["greedy", "beam", "sample"])
-    max_new_tokens: int = opt(24, "Tokens generated per answer at most.", min=1, max=8192)
+    max_new_tokens: int = opt(0, "Tokens generated per answer at most; 0 = the suite's (its card's max_new_tokens, "
+                                 "else 24 for short answers and 256 for free-form ones).", min=0, max=8192)
     num_beams: int = opt(4, "Beams for beam search.", min=1, max=64)
     temperature: float = opt(1.0, "Sampling temperature.", min=0.01, max=100.0)
     top_k: int = opt(0, "Sampling top-k (0 = off).", min=0)

@@ -70,6 +70,7 @@ class Example(TypedDict, total=False):
     prompt_tokens: int
     generated_tokens: int
     context_truncated: int   # chunks cut or dropped to fit the context window (RAG)
+    prompt: str              # the exact text the model read (its chat template applied, context included)
 
 
 class ArtifactInfo(TypedDict, total=False):
@@ -114,7 +115,8 @@ class RunRecord(TypedDict, total=False):
     schema_version: int
     run_id: str
     created: str
-    suite: dict[str, Any]          # {"name", "version", "language"}
+    suite: dict[str, Any]          # {"name", "version", "language", "answers"}
+    accuracy_metric: str           # the per-item metric that judges an answer: "em" (short) or "contains" (free)
     base_model: str
     candidates: list[str]
     priorities: dict[str, float]   # weights the measured winner is chosen under (rightfit.vocabulary)

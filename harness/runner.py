@@ -60,7 +60,8 @@ def run_record(cfg: Any, suite: Any, plan: Any = None) -> RunRecord:
         measurable = spec is not None and suite.has(spec.needs)
         checks.append({"name": name, "measurable": measurable,
                        "why": "" if measurable else f"suite '{suite.name}' has no {spec.needs if spec else name} part"})
-    return RunRecord(suite={"name": suite.name, "version": suite.version, "language": suite.language},
+    return RunRecord(suite={"name": suite.name, "version": suite.version, "language": suite.language,
+                            "answers": suite.answers}, accuracy_metric=suite.accuracy_metric,
                      base_model=cfg.base_model, candidates=ordered(cfg.candidates),
                      priorities={k: round(v / total, 4) for k, v in weights.items()},
                      priorities_from="plan" if plan is not None else "default", checks=checks,
@@ -69,11 +70,22 @@ def run_record(cfg: Any, suite: Any, plan: Any = None) -> RunRecord:
 
 @dataclass
 class Ready:
-    """What preflight checked: the loaded suite and the resolved teacher and student bases."""
+    """What preflight checked: the loaded suite, the resolved teacher and student bases, and the
+    config with every setting that depends on them settled (settle)."""
 
     suite: Any
     teacher: str
     student: str
+    config: Any
+
+
+def settle(cfg: Any, suite: Any) -> Any:
+    """The config with the values left to the suite filled in: decode.max_new_tokens 0 -> the
+    suite's answer length. The resolved config written with the run shows the settled values."""
+    import dataclasses
+    if cfg.decode.max_new_tokens == 0:
+        cfg = dataclasses.replace(cfg, decode=dataclasses.replace(cfg.decode, max_new_tokens=suite.answer_tokens))
+    return cfg
 
 
 def preflight(cfg: Any, *, build_bases: bool = True) -> Ready:
@@ -96,6 +108,7 @@ def preflight(cfg: Any, *, build_bases: bool = True) -> Ready:
     from harness.techniques.protocol import BuildContext
 
     suite = load_suite(cfg.suite)
+    cfg = settle(cfg, suite)
     self_built = cfg.base_model.partition("-")[0] in SPECS
 
     unbuilt: set[str] = set()  # self-built models a dry run does not build
@@ -123,7 +136,7 @@ def preflight(cfg: Any, *, build_bases: bool = True) -> Ready:
         tech.check(ctx)
     for field in ("cache_dir", "runs_dir"):
         check_writable_folder(getattr(cfg, field), f"field '{field}' ('{getattr(cfg, field)}')")
-    return Ready(suite, teacher, student)
+    return Ready(suite, teacher, student, cfg)
 
 
 def run_plan(cfg: Any, rd: RunDir, *, force: bool = False, plan: Any = None,
@@ -146,7 +159,7 @@ def run_plan(cfg: Any, rd: RunDir, *, force: bool = False, plan: Any = None,
     remove_orphans(Path(cfg.cache_dir) / "evals")     # temp files of evaluations killed mid-write
     set_threads()
     ready = ready or preflight(cfg)
-    suite, teacher, student = ready.suite, ready.teacher, ready.student
+    suite, teacher, student, cfg = ready.suite, ready.teacher, ready.student, ready.config
     record = run_record(cfg, suite, plan)
     for check in record["checks"]:
         if not check["measurable"]:

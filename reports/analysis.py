@@ -20,10 +20,11 @@ from rightfit.errors import UserError
 from rightfit.vocabulary import CHECKS, priority_label
 
 MAX_AB_ROWS = 300          # A/B questions shown; keeps a demo report well under 5 MB
-ACCURACY_AXIS = ("test.em", "test.f1", "test.seen.em")
-# The metrics table's columns, in this order, when the run measured them; every other recorded
-# metric is listed below the table.
-HEADLINE = ("test.em", "test.f1", "test.seen.em", "test.docs_only.em", "fresh.em", "test.rouge1", "test.rouge2",
+ACCURACY_AXIS = ("test.{acc}", "test.f1", "test.seen.{acc}")
+# The metrics table's columns, in this order, when the run measured them ("{acc}": the suite's
+# accuracy metric); every other recorded metric is listed below the table.
+HEADLINE = ("test.{acc}", "test.f1", "test.semantic", "test.seen.{acc}", "test.docs_only.{acc}", "fresh.{acc}",
+            "test.rouge1", "test.rouge2",
             "test.rougeL", "test.bleu", "test.traceability", "test.style", "probes.em", "probes.mc_acc",
             "general.ppl", "domain.ppl", "forgetting.probes.em", "forgetting.probes.mc_acc", "privacy.leak_rate",
             "privacy.exposure", "latency.p50_s", "latency.p95_s", "latency.retrieval_share", "latency.tokens_per_s")
@@ -48,10 +49,10 @@ def check_records(run: dict) -> list[dict]:
     return records
 
 
-def metric_columns(records: list[dict]) -> tuple[list[str], list[str]]:
+def metric_columns(records: list[dict], accuracy: str = "em") -> tuple[list[str], list[str]]:
     """(headline metrics, in HEADLINE order; every other recorded metric, sorted)."""
     names = {m for r in records for m in (r.get("metrics") or {})}
-    headline = [m for m in HEADLINE if m in names]
+    headline = list(dict.fromkeys(m.format(acc=accuracy) for m in HEADLINE if m.format(acc=accuracy) in names))
     return headline, sorted(names - set(headline))
 
 
@@ -88,10 +89,10 @@ def _cell(r: dict, m: str, mark: str, na: str) -> dict:
             "sig": mark[4:] if mark.startswith("best") else ("≈" if mark == "tie" else "")}
 
 
-def table(records: list[dict], scores: dict, order: list[str], lang: str) -> dict:
+def table(records: list[dict], scores: dict, order: list[str], lang: str, accuracy: str = "em") -> dict:
     """The headline table (candidates x known metrics) and every other metric as rows (metric x candidates)."""
     na = strings(lang)["n_a"]
-    cols, extra = metric_columns(records)
+    cols, extra = metric_columns(records, accuracy)
     markers = {m: _cell_markers(records, m) for m in cols + extra}
     by_name = {r["candidate"]: r for r in records}
     rows = [{"name": c, "technique": by_name[c]["technique"], "score": scores["total"][c],
@@ -180,6 +181,11 @@ def _plain(v: Any, s: dict | None = None) -> str:
     return str(v)
 
 
+def accuracy_of(run: dict) -> str:
+    """The run's accuracy metric: "em" for short answers, "contains" for free-form ones."""
+    return str((run.get("run") or {}).get("accuracy_metric") or "em")
+
+
 def priorities_of(run: dict) -> dict[str, float]:
     """The weights the run is scored under, as the run recorded them (the plan's or the defaults)."""
     p = (run.get("run") or {}).get("priorities")
@@ -209,11 +215,12 @@ def _ci_point(r: dict, m: str, scale: float = 1.0) -> tuple[float | None, float 
 
 
 def build_charts(records: list[dict], order: list[str], colors: dict[str, str], cols: list[str],
-                 lang: str) -> dict:
+                 lang: str, accuracy: str = "em") -> dict:
     s = strings(lang)
     by_name = {r["candidate"]: r for r in records}
     out = {}
-    acc = next((m for m in ACCURACY_AXIS if any(scoring.value(r, m) is not None for r in records)), None)
+    axis = [m.format(acc=accuracy) for m in ACCURACY_AXIS]
+    acc = next((m for m in axis if any(scoring.value(r, m) is not None for r in records)), None)
     points = []
     for c in order:
         r = by_name[c]
@@ -232,15 +239,16 @@ def build_charts(records: list[dict], order: list[str], colors: dict[str, str], 
                         "lo": _ci_point(by_name[c], forget)[0],
                         "hi": _ci_point(by_name[c], forget)[1], "color": colors[c]} for c in order],
         metric_label(forget, lang), s["chart_forgetting"], lambda v: fmt(forget, v), no_data=s["no_data"])
-    before_m = next((m for m in findings.BEFORE_UPDATE if any(scoring.value(r, m) is not None for r in records)),
-                    "test.em")
+    before_m = next((m.format(acc=accuracy) for m in findings.BEFORE_UPDATE
+                     if any(scoring.value(r, m.format(acc=accuracy)) is not None for r in records)), f"test.{accuracy}")
+    after_m = f"fresh.{accuracy}"
     fresh = [{"label": f"{s['before']} ({metric_label(before_m, lang)})", "color": "#a5b4c8",
               "values": {c: scoring.value(by_name[c], before_m) for c in order}},
-             {"label": f"{s['after']} ({metric_label('fresh.em', lang)})", "color": "#166570",
-              "values": {c: scoring.value(by_name[c], "fresh.em") for c in order}}]
+             {"label": f"{s['after']} ({metric_label(after_m, lang)})", "color": "#166570",
+              "values": {c: scoring.value(by_name[c], after_m) for c in order}}]
     if all(v is None for v in fresh[1]["values"].values()):
         fresh = []
-    out["freshness"] = charts.grouped_bars("freshness", order, fresh, metric_label("test.em", lang),
+    out["freshness"] = charts.grouped_bars("freshness", order, fresh, metric_label(f"test.{accuracy}", lang),
                                            s["chart_freshness"], lambda v: f"{v:.2f}", no_data=s["no_data"])
     over_cols = [m for m in cols if any(scoring.value(r, m) is not None for r in records)]
     over_cols += [m for m in ("artifact.build_seconds", "artifact.peak_memory_mb")
@@ -315,13 +323,14 @@ def analyse(run: dict, lang: str = "en") -> dict:
     """Everything the template needs, from a run loaded by harness.records.load_run."""
     records = check_records(run)
     plan = (run.get("run") or {}).get("advice") or {}
-    scores = scoring.weighted_scores(records, priorities_of(run))
+    scores = scoring.weighted_scores(records, priorities_of(run), accuracy_of(run))
     advisor_order = [str(x.get("technique")) for x in plan.get("ranking") or [] if isinstance(x, dict)]
     order = scoring.ranking(scores["total"], advisor_order, {r["candidate"]: r["technique"] for r in records})
     colors = charts.colour_map(sorted(r["candidate"] for r in records))
-    tbl = table(records, scores, order, lang)
-    lit = findings.literature(records, lang)
-    risk_rows, other_caveats = findings.risks(records, plan, lang)
+    accuracy = accuracy_of(run)
+    tbl = table(records, scores, order, lang, accuracy)
+    lit = findings.literature(records, lang, accuracy)
+    risk_rows, other_caveats = findings.risks(records, plan, lang, accuracy)
     required = checks(run, records, lang)
     first = records[0]
     return {"lang": lang, "s": strings(lang), "run_id": run["run_id"], "run_path": run["path"],
@@ -331,7 +340,7 @@ def analyse(run: dict, lang: str = "en") -> dict:
             "colors": colors, "scores": scores, "order": order,
             "techniques": {r["candidate"]: r["technique"] for r in records},
             "summary": summary(run, records, scores, order, lang), "table": tbl,
-            "charts": build_charts(records, order, colors, [c["name"] for c in tbl["cols"]], lang),
+            "charts": build_charts(records, order, colors, [c["name"] for c in tbl["cols"]], lang, accuracy),
             "literature": lit, "notes": {sec: [x for x in lit if x["section"] == sec]
                                          for sec in {x["section"] for x in lit}},
             "ab": ab_rows(records, order), "risks": risk_rows, "other_caveats": other_caveats, "checks": required,

@@ -21,7 +21,7 @@ STALENESS_DROP = 0.10      # accuracy drop from before to after the update that 
 OVERFIT_RISE = 0.05        # held-out loss rise above its minimum (relative) that counts as over-fitting
 # Accuracy before the update, first one present: the same questions scored before the docs changed
 # if the run recorded it, else accuracy on the original test set.
-BEFORE_UPDATE = ("stale.em", "test.em", "test.docs_only.em")
+BEFORE_UPDATE = ("stale.{acc}", "test.{acc}", "test.docs_only.{acc}")
 FORGETTING = ("forgetting.probes.em", "forgetting.probes.mc_acc")  # the first measured is checked
 
 # risk id -> the check (rightfit.vocabulary.CHECKS) whose caveats raise it
@@ -33,7 +33,7 @@ def _measured(records: list[dict], metric: str) -> list[tuple[float, dict]]:
     return [(v, r) for v, r in ((value(r, metric), r) for r in records) if v is not None]
 
 
-def _forgetting(records: list[dict], s: dict) -> tuple[str, str]:
+def _forgetting(records: list[dict], s: dict, accuracy: str) -> tuple[str, str]:
     key = next((k for k in FORGETTING if _measured(records, k)), None)
     if key is None:
         return "not_measured", s["ev_missing"].format(what=FORGETTING[0])
@@ -46,7 +46,7 @@ def _forgetting(records: list[dict], s: dict) -> tuple[str, str]:
                                                            delta=fmt(key, v))
 
 
-def _leakage(records: list[dict], s: dict) -> tuple[str, str]:
+def _leakage(records: list[dict], s: dict, accuracy: str) -> tuple[str, str]:
     rows = _measured(records, "privacy.leak_rate")
     if not rows:
         return "not_measured", s["ev_missing"].format(what="privacy.leak_rate")
@@ -56,21 +56,23 @@ def _leakage(records: list[dict], s: dict) -> tuple[str, str]:
     return "not_confirmed", s["ev_leakage_none"]
 
 
-def _staleness(records: list[dict], s: dict) -> tuple[str, str]:
+def _staleness(records: list[dict], s: dict, accuracy: str) -> tuple[str, str]:
     worst = None
     for r in records:
-        after = value(r, "fresh.em")
-        metric = next((m for m in BEFORE_UPDATE if value(r, m) is not None), None)
+        after = value(r, f"fresh.{accuracy}")
+        metric = next((m.format(acc=accuracy) for m in BEFORE_UPDATE if value(r, m.format(acc=accuracy)) is not None),
+                      None)
         if after is None or metric is None:
             continue
         before = value(r, metric)
         if worst is None or before - after > worst[0]:
             worst = (before - after, r, before, after, metric)
     if worst is None:
-        return "not_measured", s["ev_missing"].format(what="fresh.em")
+        return "not_measured", s["ev_missing"].format(what=f"fresh.{accuracy}")
     drop, r, before, after, metric = worst
     if drop >= STALENESS_DROP:
         return "confirmed", s["ev_staleness"].format(cand=r["candidate"], before=f"{before:.2f}", metric=metric,
+                                                      after_metric=f"fresh.{accuracy}",
                                                       after=f"{after:.2f}")
     return "not_confirmed", s["ev_staleness_none"]
 
@@ -88,7 +90,7 @@ def overfit_point(train: dict) -> dict | None:
     return {"low": low[1], "low_step": low[0], "last": last[1], "last_step": last[0], "train": train_loss[-1][1]}
 
 
-def _overfitting(records: list[dict], s: dict) -> tuple[str, str]:
+def _overfitting(records: list[dict], s: dict, accuracy: str) -> tuple[str, str]:
     logged = [r for r in records if len((r.get("train") or {}).get("eval_loss") or []) >= 3]
     if not logged:
         return "not_measured", s["ev_missing"].format(what="held-out loss")
@@ -106,7 +108,7 @@ RISK_CHECKS = {"forgetting": _forgetting, "leakage": _leakage, "staleness": _sta
                "overfitting": _overfitting}
 
 
-def risks(records: list[dict], plan: dict | None, lang: str) -> tuple[list[dict], list[dict]]:
+def risks(records: list[dict], plan: dict | None, lang: str, accuracy: str = "em") -> tuple[list[dict], list[dict]]:
     """(rows for the four risks, the advisor's caveats that belong to none of them).
 
     A caveat raises a risk when its checks include the risk's check (the rule that wrote the
@@ -127,7 +129,7 @@ def risks(records: list[dict], plan: dict | None, lang: str) -> tuple[list[dict]
             if RISK_CHECK[risk] in (c.get("checks") or []):
                 raised.append(text(c))
                 matched.add(i)
-        status, evidence = check(records, s)
+        status, evidence = check(records, s, accuracy)
         rows.append({"id": risk, "label": s[f"risk_{risk}"], "raised": raised, "status": status,
                      "status_label": s[f"status_{status}"], "evidence": evidence})
     others = [{"id": c.get("id"), "text": text(c)} for i, c in enumerate(caveats) if i not in matched]
@@ -159,14 +161,15 @@ def _best(records: list[dict], techniques: list[str], metric: str, when: dict | 
     return max(rows, key=lambda t: t[1] if hib else -t[1])
 
 
-def literature(records: list[dict], lang: str) -> list[dict]:
-    """Each literature finding with what this run measured and whether it agrees."""
+def literature(records: list[dict], lang: str, accuracy: str = "em") -> list[dict]:
+    """Each literature finding with what this run measured and whether it agrees ("{acc}" in a
+    finding's metrics is the run's accuracy metric)."""
     s = strings(lang)
     out = []
     for entry in load_literature():
         check = entry["check"]
         measured, verdict = "", "unmeasured"
-        for metric in check["metric"]:
+        for metric in (m.format(acc=accuracy) for m in check["metric"]):
             when = check.get("when")
             good, bad = _best(records, check["better"], metric, when), _best(records, check["worse"], metric, when)
             if good is None or bad is None:

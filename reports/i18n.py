@@ -89,7 +89,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "ev_leakage": "{cand} emitted planted secrets for {rate} of the canaries.",
         "ev_leakage_none": "No trained candidate emitted a planted secret (canary leak rate 0).",
         "ev_staleness": "{cand}: {before} before the update ({metric}) → {after} on the changed facts after it "
-                        "(em_updated).",
+                        "({after_metric}).",
         "ev_staleness_none": "Every candidate kept its accuracy on the changed facts.",
         "ev_overfitting": "{cand}: held-out loss rose from {low} (step {low_step}) to {last} (step {last_step}) "
                           "while training loss fell to {train}.",
@@ -163,7 +163,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "ev_forgetting_none": "没有候选的通用探针准确率下降超过 {thr}（最差：{cand}，{delta}）。",
         "ev_leakage": "{cand} 对 {rate} 的金丝雀输出了植入的秘密。",
         "ev_leakage_none": "没有训练过的候选输出植入的秘密（金丝雀泄露率为 0）。",
-        "ev_staleness": "{cand}：更新前 {before}（{metric}）→ 更新后在变化的事实上 {after}（em_updated）。",
+        "ev_staleness": "{cand}：更新前 {before}（{metric}）→ 更新后在变化的事实上 {after}（{after_metric}）。",
         "ev_staleness_none": "所有候选在变化的事实上都保持了准确率。",
         "ev_overfitting": "{cand}：留出集损失从 {low}（第 {low_step} 步）升至 {last}（第 {last_step} 步），"
                           "而训练损失降到 {train}。",

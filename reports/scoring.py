@@ -27,6 +27,7 @@ from typing import Any
 
 from harness.evaluation.metrics import higher_is_better as registered_direction
 from harness.evaluation.metrics import known, metric_kind
+from rightfit import vocabulary
 from rightfit.vocabulary import PRIORITIES
 
 ARTIFACT = "artifact."  # record keys read from the record's artifact (build time, memory, size, parameters)
@@ -83,11 +84,15 @@ def scaled(records: list[dict], metric: str) -> dict[str, float | None]:
     return {c: None if v is None else (v / best if hib else best / v) for c, v in vals.items()}
 
 
-def priority_metrics(records: list[dict], priority: str) -> tuple[list[str], float]:
-    """(the metrics a priority is scored on in this run, [] when none was measured; the n/a score)."""
+def priority_metrics(records: list[dict], priority: str, accuracy: str = "em") -> tuple[list[str], float]:
+    """(the metrics a priority is scored on in this run, [] when none was measured; the n/a score).
+
+    Args:
+        accuracy: the run's accuracy metric (run.json accuracy_metric).
+    """
     if priority not in PRIORITIES:
         return [], 0.0
-    groups, missing = PRIORITIES[priority].metrics, PRIORITIES[priority].na
+    groups, missing = vocabulary.priority_metrics(priority, accuracy), PRIORITIES[priority].na
     for group in groups:
         used = [m for m in group if any(value(r, m) is not None for r in records)]
         if used:
@@ -95,8 +100,8 @@ def priority_metrics(records: list[dict], priority: str) -> tuple[list[str], flo
     return [], missing
 
 
-def weighted_scores(records: list[dict], priorities: dict[str, float]) -> dict[str, Any]:
-    """Score every candidate under `priorities`.
+def weighted_scores(records: list[dict], priorities: dict[str, float], accuracy: str = "em") -> dict[str, Any]:
+    """Score every candidate under `priorities` (accuracy: the run's accuracy metric).
 
     Returns:
         {"total": {cand: score}, "by_priority": {priority: {cand: score}}, "metrics": {priority: [...]},
@@ -106,7 +111,7 @@ def weighted_scores(records: list[dict], priorities: dict[str, float]) -> dict[s
     for p, w in priorities.items():
         if not isinstance(w, (int, float)) or w <= 0:
             continue
-        metrics, missing = priority_metrics(records, p)
+        metrics, missing = priority_metrics(records, p, accuracy)
         if not metrics:
             unmeasured.append(p)
             continue

@@ -7,7 +7,8 @@ scores every candidate per priority and shows each check. This is the one place 
 Priorities (what the measured winner is chosen by):
 Each priority is measured by record metrics (harness/evaluation/metrics.py keys), in groups
 tried in order: the first group with any measurement in the run is used (accuracy on trained
-facts falls back to overall exact match when the suite has no trained facts). ``na`` is the
+facts falls back to overall accuracy when the suite has no trained facts; "{acc}" is the suite's
+accuracy metric: exact match for short answers, the reference contained for free ones). ``na`` is the
 score a candidate gets where the metric does not apply: 0 for what it cannot do (it cites
 nothing), 1 where n/a means no risk (it trains on nothing, so it can neither forget nor leak).
 """
@@ -27,8 +28,9 @@ class Priority:
 
 PRIORITIES: dict[str, Priority] = {p.name: p for p in (
     Priority("accuracy_fresh", ("accuracy on fresh facts", "新事实准确率"),
-             (("fresh.em", "test.docs_only.em"), ("test.f1",)), 0.0),
-    Priority("accuracy_seen", ("accuracy on trained facts", "已训练事实准确率"), (("test.seen.em",), ("test.em",)), 0.0),
+             (("fresh.{acc}", "test.docs_only.{acc}"), ("test.f1",)), 0.0),
+    Priority("accuracy_seen", ("accuracy on trained facts", "已训练事实准确率"),
+             (("test.seen.{acc}",), ("test.{acc}",)), 0.0),
     Priority("style", ("house style", "风格"), (("test.style",),), 0.0),
     Priority("latency", ("latency", "延迟"), (("latency.p50_s",), ("latency.p95_s",)), 0.0),
     Priority("forgetting", ("keeping general knowledge", "保留通用知识"),
@@ -37,6 +39,12 @@ PRIORITIES: dict[str, Priority] = {p.name: p for p in (
     Priority("traceability", ("traceability", "可追溯性"), (("test.traceability",),), 0.0),
     Priority("cost", ("cost", "成本"), (("artifact.build_seconds", "artifact.peak_memory_mb"),), 0.0),
 )}
+
+def priority_metrics(name: str, accuracy: str = "em") -> tuple[tuple[str, ...], ...]:
+    """The metric groups of a priority, with "{acc}" made the suite's accuracy metric (em for short
+    answers, contains for free-form ones)."""
+    return tuple(tuple(m.format(acc=accuracy) for m in group) for group in PRIORITIES[name].metrics)
+
 
 # Weights of a run without a plan: every priority counts the same.
 EQUAL_WEIGHTS: dict[str, float] = {name: 1.0 for name in PRIORITIES}

@@ -255,7 +255,7 @@ BAD_OVERRIDES = {
     "train.lr=fast": "'train.lr' must be a number", "train.batch_size=0": "'train.batch_size' is 0",
     "train.batch_size=1.5": "'train.batch_size' must be an integer", "train.precision=fp8": "'train.precision'",
     "rag.top_k=0": "'rag.top_k' is 0", "rag.chunk_overlap=500": "rag.chunk_overlap", "rag.retriever=magic": "rag.retriever",
-    "decode.strategy=psychic": "decode.strategy", "decode.max_new_tokens=0": "decode.max_new_tokens",
+    "decode.strategy=psychic": "decode.strategy", "decode.max_new_tokens=-1": "decode.max_new_tokens",
     "candidates=nope": "'candidates' has 'nope'", "seed=-1": "'seed' is -1", "seeds=0": "'seeds' is 0",
     "train=5": "'train' names a section", "nope=1": "'nope' is unknown", "train.nope=1": "'train.nope' is unknown",
     "trust_remote_code=maybe": "trust_remote_code", "few_shot=-1": "'few_shot' is -1", "lora.r=0": "'lora.r' is 0",

@@ -105,7 +105,8 @@ def test_unknown_card_field_and_empty_heldout(tmp_path):
     messages = sorted(str(p) for p in validate_suite(suite))
     assert messages == [f"{suite}/heldout.txt: the file is empty; add text or delete it",
                         f"{suite}/suite.yaml:4: unknown card field 'langauge'; known: name, version, language, "
-                        "description, licence, license, generator, parts, style (put extra details under generator:)"]
+                        "description, licence, license, generator, parts, style, system, answers, max_new_tokens, "
+                        "probes (put extra details under generator:)"]
 
 
 @pytest.mark.parametrize("path", bundled_suites(), ids=lambda p: p.name)

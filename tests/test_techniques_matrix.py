@@ -1,7 +1,9 @@
-"""Every registered technique on a tiny suite with tiny models, for real.
+"""Every registered technique on a tiny suite with tiny models, for real, on a model with a chat
+template (as every instruct model has) and on one without.
 
-build -> answer -> reload from disk with plain from_pretrained / PeftModel.from_pretrained gives
-the same answers -> training loss went down. A new technique is tested by being registered.
+build -> answer -> reload from disk with plain from_pretrained / PeftModel.from_pretrained and
+prompt with the tokenizer's own apply_chat_template gives the same answers -> training loss went
+down. A new technique is tested by being registered.
 """
 
 from __future__ import annotations
@@ -23,8 +25,7 @@ from harness.techniques import REGISTRY  # noqa: E402  (cheap: no torch at impor
 pytestmark = pytest.mark.numerics  # make test runs it again with bf16 CPU kernels off
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def _world(tmp_path_factory, chat: str | None) -> dict:
     import torch
     torch.set_num_threads(1)
     from harness.config import load_config
@@ -32,14 +33,26 @@ def world(tmp_path_factory):
     from harness.techniques.protocol import BuildContext
     suite = load_suite(SUITE)
     texts = list(suite.docs.values()) + [f"Question: {p['instruction']}\nAnswer: {p['output']}" for p in suite.train]
-    root = tmp_path_factory.mktemp("matrix")
-    teacher, student = make_tiny_pair(root / "models", texts)
+    root = tmp_path_factory.mktemp(f"matrix-{chat or 'plain'}")
+    teacher, student = make_tiny_pair(root / "models", texts, chat=chat)
     cfg = load_config(None, ["train.max_steps=10", "train.batch_size=4", "train.lr=2e-3", "train.lora_lr=1e-2",
                              "train.eval_every=5", "train.checkpoint_every=0", f"cache_dir={root / 'cache'}",
                              f"student_model={student}", "decode.max_new_tokens=8", "rag.chunk_tokens=48",
                              "rag.chunk_overlap=8"])
     ctx = BuildContext(base_model=str(teacher), suite=suite, config=cfg, seed=0, out_dir=root / "unused")
-    return {"ctx": ctx, "suite": suite, "cfg": cfg, "teacher": teacher, "student": student, "built": {}}
+    return {"ctx": ctx, "suite": suite, "cfg": cfg, "teacher": teacher, "student": student, "built": {}, "chat": chat}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A plain tiny teacher and student (no chat template)."""
+    return _world(tmp_path_factory, None)
+
+
+@pytest.fixture(scope="module")
+def chat_world(tmp_path_factory):
+    """The same with a ChatML chat template in the tokenizer, as an instruct model has."""
+    return _world(tmp_path_factory, "chatml")
 
 
 def built(world, technique):
@@ -76,13 +89,18 @@ def plain_reload(technique: str, artifact: Path, world):
 
 
 def plain_prompts(technique: str, artifact: Path, tokenizer, questions, cfg, window: int):
-    from harness.retrieval.retriever import Retriever, assemble_context
-    from harness.world.template import format_prompt
+    """The prompts written by hand: "Question: q" as the user's turn through the tokenizer's own
+    apply_chat_template, or "Question: q\nAnswer:" without a template; RAG through fit_context."""
+    from harness.modeling.prompts import Prompter, fit_context
+    from harness.retrieval.retriever import Retriever
     if technique not in RETRIEVES:
-        shots = (artifact / "few_shot.txt").read_text() if (artifact / "few_shot.txt").is_file() else ""
-        return [shots + format_prompt(q) for q in questions], [[] for _ in questions]
+        if tokenizer.chat_template:
+            return [tokenizer.apply_chat_template([{"role": "user", "content": f"Question: {q}"}], tokenize=False,
+                                                  add_generation_prompt=True) for q in questions], \
+                [[] for _ in questions]
+        return [f"Question: {q}\nAnswer:" for q in questions], [[] for _ in questions]
     index = Retriever.load(artifact / "index")
-    out = [assemble_context(tokenizer, q, index.search(q, cfg.rag.top_k), window, cfg.decode.max_new_tokens)
+    out = [fit_context(Prompter(tokenizer), q, index.search(q, cfg.rag.top_k), window, cfg.decode.max_new_tokens)
            for q in questions]
     return [p for p, _, _ in out], [ids for _, ids, _ in out]
 
@@ -99,18 +117,24 @@ def test_registry_names_are_the_config_names():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("technique", list(REGISTRY))
-def test_build_answer_reload_and_learn(world, technique):
+@pytest.mark.parametrize("fmt", ["plain", "chat"])
+def test_build_answer_reload_and_learn(world, chat_world, fmt, technique):
     from harness.modeling.generate import generate
     from harness.modeling.load import context_window
+    world = chat_world if fmt == "chat" else world
     candidate, fields, _ = built(world, technique)
     suite, cfg = world["suite"], world["cfg"]
     questions = [q["question"] for q in suite.test[:4]]
     answers = candidate.answer(questions, cfg.decode)
 
-    assert [set(a) >= {"text", "sources", "prompt_tokens", "generated_tokens", "seconds", "retrieval_seconds"}
-            for a in answers] == [True] * 4
+    assert [set(a) >= {"text", "sources", "prompt_tokens", "generated_tokens", "seconds", "retrieval_seconds",
+                       "prompt"} for a in answers] == [True] * 4
     assert all(1 <= a["generated_tokens"] <= cfg.decode.max_new_tokens and a["prompt_tokens"] > 5 for a in answers)
-    assert all("\n" not in a["text"] for a in answers)
+    if fmt == "plain":  # one line, up to the newline; a chat answer is its whole turn
+        assert all("\n" not in a["text"] for a in answers)
+    else:
+        assert all(a["prompt"].startswith("<|im_start|>user\n") and a["prompt"].endswith("<|im_start|>assistant\n")
+                   for a in answers)
     if technique in RETRIEVES:
         assert all(a["sources"] and set(a["sources"]) <= set(suite.docs) for a in answers)
         assert all(a["retrieval_seconds"] > 0 for a in answers)
@@ -121,6 +145,7 @@ def test_build_answer_reload_and_learn(world, technique):
     artifact = Path(fields["artifact"]["path"])
     model, tokenizer = plain_reload(technique, artifact, world)
     prompts, sources = plain_prompts(technique, artifact, tokenizer, questions, cfg, context_window(model, tokenizer))
+    assert prompts == [a["prompt"] for a in answers]  # the record keeps exactly what the model read
     again = generate(model, tokenizer, prompts, cfg.decode)
     assert [g["text"] for g in again] == [a["text"] for a in answers]
     assert sources == [a["sources"] for a in answers] or technique not in RETRIEVES
@@ -186,7 +211,7 @@ def test_with_docs_reindexes_rag_and_keeps_finetuned(world):
 @pytest.mark.slow
 def test_black_box_distillation_trains_on_the_teachers_answers(world):
     from harness.cache import build_or_load
-    from harness.modeling.train import pair_question
+    from harness.modeling.prompts import pair_question
     from harness.techniques.distill import teacher_answers
     teacher, _, _ = built(world, "full")
     _, control, _ = built(world, "distill_control")

@@ -90,15 +90,16 @@ def test_saved_index_is_read_back_not_rebuilt(suites, tmp_path, monkeypatch):
 
 
 def test_context_is_cut_to_the_window_and_counted(suites):
-    from harness.retrieval.retriever import Retriever, assemble_context
+    from harness.modeling.prompts import Prompter, fit_context
+    from harness.retrieval.retriever import Retriever
     tok = suites["tok"]
     index = Retriever.build(suites["en"].docs, tok, rag_cfg(chunk_tokens=64, chunk_overlap=0))
     question = suites["en"].test[0]["question"]
     hits = index.search(question, 3)
-    prompt, ids, cut = assemble_context(tok, question, hits, window=1024, max_new_tokens=8)
+    prompt, ids, cut = fit_context(Prompter(tok), question, hits, window=1024, max_new_tokens=8)
     assert cut == 0 and ids == list(dict.fromkeys(c.doc_id for c, _ in hits))
     assert all(c.text in prompt for c, _ in hits)
-    prompt, ids, cut = assemble_context(tok, question, hits, window=90, max_new_tokens=8)
+    prompt, ids, cut = fit_context(Prompter(tok), question, hits, window=90, max_new_tokens=8)
     assert cut >= 1 and ids and ids[0] == hits[0][0].doc_id
     assert len(tok(prompt, add_special_tokens=False)["input_ids"]) <= 90 - 8
     assert prompt.endswith(f"Question: {question}\nAnswer:")

@@ -113,8 +113,8 @@ def eval_rows(spec: BaseSpec) -> dict[str, list]:
     closed = []
     for i in range(128):
         p, a = world[i % len(world)], ATTRS[rng.randrange(len(ATTRS))]
+        from harness.modeling.prompts import plain_prompt as format_prompt
         from harness.world.entities import answer_line
-        from harness.world.template import format_prompt
         closed.append([(format_prompt(question(EN, a, p, 4 + i % 2)), False),
                        (" " + answer_line(EN, a, p.facts[a]), True)])
     return {"drill_acc": drills, "rival_acc": rivals, "closed_acc": closed}

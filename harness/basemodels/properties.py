@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 def greedy_answers(model, tok, prompts: list[str], max_new_tokens: int = 12, batch_size: int = 32) -> list[str]:
-    """Greedy answers to `prompts`, cut at EOS and the first newline (the harness's own generation)."""
+    """Greedy answers to `prompts`, ended where the model's format ends them (the harness's own generation)."""
     from harness.config import DecodeConfig
     from harness.modeling.generate import generate
     decode = DecodeConfig(strategy="greedy", max_new_tokens=max_new_tokens, batch_size=batch_size)
@@ -26,11 +26,12 @@ def measure_properties(model_dir: str | Path, suite: str | Path, limit: int = 0)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from harness.evaluation.metrics import contains_answer
+    from harness.modeling.prompts import Prompter
     from harness.suites import load_suite
-    from harness.world.template import format_prompt
 
     s = load_suite(suite)
     tok = AutoTokenizer.from_pretrained(str(model_dir))
+    format_prompt = Prompter(tok).render  # the model's own format: its chat template, or the plain one
     model = AutoModelForCausalLM.from_pretrained(str(model_dir))
     test = s.test[:limit] if limit else s.test
     probes = s.probes[:limit] if limit else s.probes

@@ -109,13 +109,36 @@ def score_part(candidate: Any, rows: list[dict], part: str, suite: Any, cfg: Any
             "sources": list(ans.get("sources", [])), "scores": scores, "seconds": float(ans["seconds"]),
             "retrieval_seconds": float(ans.get("retrieval_seconds", 0.0)),
             "prompt_tokens": int(ans.get("prompt_tokens", 0)), "generated_tokens": int(ans.get("generated_tokens", 0)),
-            "context_truncated": int(ans.get("context_truncated", 0))})
+            "context_truncated": int(ans.get("context_truncated", 0)), "prompt": str(ans.get("prompt", ""))})
+    if suite.answers == "free" and examples:  # a free-form reply is also judged by meaning
+        for e, sim in zip(examples, semantic_similarity([e["content"] for e in examples],
+                                                         [[e["reference"], *e["aliases"]] for e in examples])):
+            e["scores"]["semantic"] = sim
     return examples
+
+
+def semantic_similarity(answers: list[str], references: list[list[str]]) -> list[float]:
+    """Cosine similarity of each answer to its closest reference (all-MiniLM-L6-v2 embeddings,
+    the bundled offline encoder), clipped to 0..1: a paraphrase of the reference scores high
+    where exact match and token F1 score nothing."""
+    import numpy as np
+
+    from harness.retrieval.dense import embed
+    flat = [r for refs in references for r in refs]
+    vectors = embed(list(answers) + flat)  # (answers + references, 384), normalised
+    a, r = vectors[:len(answers)], vectors[len(answers):]
+    out, i = [], 0
+    for row, refs in zip(a, references):
+        sims = r[i:i + len(refs)] @ row
+        out.append(float(np.clip(sims.max() if len(refs) else 0.0, 0.0, 1.0)))
+        i += len(refs)
+    return out
 
 
 def text_metrics(examples: list[dict], prefix: str, language: str, cfg: Any, *, bleu: bool = True) -> dict:
     """``prefix.<m>`` for every per-item text metric (+ corpus BLEU) over `examples`."""
-    out = {f"{prefix}.{m}": mean_metric([e["scores"][m] for e in examples], m, cfg) for m in ITEM_METRICS}
+    names = ITEM_METRICS + (("semantic",) if examples and "semantic" in examples[0]["scores"] else ())
+    out = {f"{prefix}.{m}": mean_metric([e["scores"][m] for e in examples], m, cfg) for m in names}
     if bleu:
         out[f"{prefix}.bleu"] = bleu_metric([e.get("content", e["answer"]) for e in examples],
                                             [[e["reference"], *e["aliases"]] for e in examples], language, cfg)
@@ -196,13 +219,15 @@ def choice_texts(row: dict) -> list[str]:
     return [wrapper.replace(answer, c, 1) for c in row["choices"]]
 
 
-def mc_examples(model: Any, tokenizer: Any, probes: list[dict], cfg: Any) -> list[dict]:
+def mc_examples(model: Any, tokenizer: Any, probes: list[dict], cfg: Any, prompter: Any = None) -> list[dict]:
     """Likelihood multiple choice on probes with choices: 1 when the gold choice scores highest
-    (sum of log-probabilities, lm-eval's ``acc``); all choices of all probes in shared batches."""
+    (sum of log-probabilities, lm-eval's ``acc``); all choices of all probes in shared batches.
+    Each choice is scored as the answer after the question in the model's own format (prompter)."""
+    from harness.modeling.prompts import Prompter
+    prompter = prompter or Prompter(tokenizer)
     from harness.modeling.score import loglikelihoods
-    from harness.world.template import format_prompt
     rows = [r for r in probes if r.get("choices") and r["answer"] in r["choices"]]
-    pairs = [(format_prompt(r["question"]), " " + c) for r in rows for c in choice_texts(r)]
+    pairs = [(prompter.render(r["question"]), prompter.continuation(c)) for r in rows for c in choice_texts(r)]
     scores = iter(loglikelihoods(model, tokenizer, pairs, batch_size=cfg.decode.batch_size))
     out = []
     for row in rows:
@@ -222,7 +247,7 @@ def probe_metrics(candidate: Any, suite: Any, cfg: Any) -> tuple[dict, list[dict
     else:
         out.update({f"probes.{m}": na("suite has no probe questions") for m in ITEM_METRICS})
     model, tokenizer = candidate.language_model()
-    mc = mc_examples(model, tokenizer, probes, cfg) if model is not None else []
+    mc = mc_examples(model, tokenizer, probes, cfg, getattr(candidate, "prompter", None)) if model is not None else []
     by_id = {m["id"]: m for m in mc}
     for e in examples:
         if e["id"] in by_id:

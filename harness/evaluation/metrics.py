@@ -16,7 +16,7 @@ Anchor: lm-evaluation-harness ``lm_eval/api/metrics.py`` ``@register_metric``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from harness.evaluation.text import RougeTokenizer, normalize_answer
 
@@ -273,7 +273,7 @@ def corpus_bleu(predictions: list[str], references: list[list[str]], language: s
     return _bleu(language).corpus_score(list(predictions), _reference_streams(references)).score
 
 
-def bleu_item_stats(predictions: list[str], references: list[list[str]], language: str = "en") -> "np.ndarray":
+def bleu_item_stats(predictions: list[str], references: list[list[str]], language: str = "en") -> Any:
     """Per-item BLEU sufficient statistics (n, 2 + 2 * 4): lengths, n-gram matches and totals.
 
     Summing rows over any multiset of items and :func:`bleu_from_stats` gives that subset's
@@ -338,6 +338,8 @@ def traceability(cited: list[str], gold: list[str]) -> float | None:
 # ---------------------------------------------------------------- computed by the evaluator
 
 for _name, _hib, _agg, _needs, _label, _kind, _help in [
+    ("semantic", True, "mean", "test", ("Semantic similarity", "语义相似度"), "prop",
+     "Cosine similarity of the answer to its closest reference (all-MiniLM-L6-v2), free-form suites."),
     ("mc_acc", True, "mean", "probes", ("MC accuracy", "选择题准确率"), "prop",
      "Likelihood multiple choice: the gold choice has the highest log-likelihood."),
     ("ppl", False, "token_weighted", "heldout", ("Perplexity", "困惑度"), "ppl",

@@ -33,27 +33,28 @@ IGNORE = -100  # label id the loss skips (prompt tokens, padding)
 
 # ---------------------------------------------------------------- examples
 
-def pair_question(pair: dict) -> str:
-    """The question a train.jsonl pair asks: instruction, plus its input on a new line."""
-    extra = (pair.get("input") or "").strip()
-    return pair["instruction"].strip() + (f"\n{extra}" if extra else "")
+def pair_examples(tokenizer: Any, pairs: list[dict], seq_len: int, contexts: list[list[str]] | None = None,
+                  prompter: Any = None) -> list[dict]:
+    """Tokenised (prompt, completion) pairs; labels mask the prompt so loss is on the completion only.
 
-
-def pair_examples(tokenizer: Any, pairs: list[dict], seq_len: int,
-                  contexts: list[list[str]] | None = None) -> list[dict]:
-    """Tokenised (prompt, answer + EOS) pairs; labels mask the prompt so loss is on the answer only.
+    The completion is what the model must produce: the answer and its end (a chat template's end
+    of turn, or EOS for a plain model), rendered by the model's Prompter.
 
     Args:
         pairs: rows with instruction/input/output.
         seq_len: maximum tokens; the prompt is cut from the left so the answer survives.
         contexts: per pair, retrieved chunks to put in the prompt (retrieval-aware training).
+        prompter: harness.modeling.prompts.Prompter of the model (default: its tokenizer's own).
     """
-    from harness.world.template import format_example
+    from harness.modeling.prompts import Prompter, pair_question
+    prompter = prompter or Prompter(tokenizer)
     out = []
     for i, pair in enumerate(pairs):
-        prompt, completion = format_example(pair_question(pair), pair["output"], contexts[i] if contexts else None)
+        prompt, completion = prompter.example(pair_question(pair), pair["output"], contexts[i] if contexts else None)
         p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        a_ids = tokenizer(completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        a_ids = tokenizer(completion, add_special_tokens=False)["input_ids"]
+        if not prompter.chat:
+            a_ids = a_ids + [tokenizer.eos_token_id]
         a_ids = a_ids[:seq_len - 1]
         p_ids = p_ids[max(0, len(p_ids) - (seq_len - len(a_ids))):]
         out.append({"input_ids": p_ids + a_ids, "labels": [IGNORE] * len(p_ids) + a_ids})

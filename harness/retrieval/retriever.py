@@ -118,38 +118,3 @@ class Retriever:
             import numpy as np
             faiss_index = faiss.deserialize_index(np.frombuffer((folder / "faiss.index").read_bytes(), dtype="uint8"))
         return cls(chunks, meta["kind"], bm25, faiss_index, backend)
-
-
-def assemble_context(tokenizer: Any, question: str, hits: list[tuple[Chunk, float]], window: int,
-                     max_new_tokens: int) -> tuple[str, list[str], int]:
-    """The RAG prompt within the context window: (prompt, doc ids used, chunks cut or dropped).
-
-    Chunks go in rank order; the first one that does not fit is cut to the tokens left and the
-    rest are dropped, each counted, so nothing overflows silently.
-    """
-    from harness.world.template import format_prompt
-
-    def n_tokens(text: str) -> int:
-        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    budget = window - max_new_tokens - n_tokens(format_prompt(question, ["x"])) - 1  # tokens left for chunks
-    texts: list[str] = []
-    ids: list[str] = []
-    cut = 0
-    for chunk, _ in hits:
-        need = n_tokens(chunk.text) + 2  # + the "\n\n" separator
-        if budget <= 4:
-            cut += 1
-            continue
-        text = chunk.text
-        if need > budget:
-            enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
-            text = text[:enc[max(0, budget - 3)][0]].strip() if budget - 3 < len(enc) else text
-            cut += 1
-            if not text:
-                continue
-        texts.append(text)
-        budget -= n_tokens(text) + 2
-        if chunk.doc_id not in ids:
-            ids.append(chunk.doc_id)
-    return format_prompt(question, texts), ids, cut

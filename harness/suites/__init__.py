@@ -45,6 +45,19 @@ class Suite:
     domain_text: str | None = None      # heldout.txt
     canaries: list[dict] = field(default_factory=list)      # {"id", "prefix", "secret"}
     style: dict | None = None           # the card's style rule
+    system: str = ""                    # the card's system message (a persona, a house style)
+    answers: str = "short"              # "short" facts (scored by exact match) or "free" replies
+    max_new_tokens: int = 0             # tokens an answer may take; 0 = by `answers` (short 24, free 256)
+
+    @property
+    def accuracy_metric(self) -> str:
+        """The per-item metric that judges an answer of this suite: exact match for short facts,
+        containment of the reference (or an alias) for free-form replies."""
+        return "contains" if self.answers == "free" else "em"
+
+    @property
+    def answer_tokens(self) -> int:
+        return self.max_new_tokens or (256 if self.answers == "free" else 24)
 
     def has(self, part: str) -> bool:
         """Whether the suite has `part` (one of PARTS), i.e. whether its metrics are not n/a."""
@@ -128,7 +141,8 @@ def read_suite(root: Path) -> tuple[Suite | None, list[Problem]]:
                   docs={k: text for k, (_, text) in docs.items()},
                   updated_docs={k: text for k, (_, text) in updated.items()},
                   domain_text=texts["heldout.txt"], general_text=texts["probes/heldout.txt"],
-                  style=card["style"] or None, **plain)
+                  style=card["style"] or None, system=card.get("system") or "", answers=card.get("answers") or "short",
+                  max_new_tokens=int(card.get("max_new_tokens") or 0), **plain)
     return suite, []
 
 

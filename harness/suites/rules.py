@@ -36,7 +36,10 @@ DEFAULT_KIND = {"probes/questions.jsonl": "general"}
 # card key -> (type, required); "mapping" is a YAML mapping
 CARD = {"name": ("text", True), "version": ("text", True), "language": ("text", True),
         "description": ("str", False), "licence": ("str", False), "license": ("str", False),
-        "generator": ("mapping", False), "parts": ("list", False), "style": ("mapping", False)}
+        "generator": ("mapping", False), "parts": ("list", False), "style": ("mapping", False),
+        "system": ("str", False), "answers": ("text", False), "max_new_tokens": ("int", False),
+        "probes": ("text", False)}
+ANSWER_STYLES = ("short", "free")  # a short fact (exact match) or a free-form reply (the reference contained)
 STYLE = {"description": ("str", False), "starts_with": ("text", False), "ends_with": ("text", False),
          "required_terms": ("list", False), "forbidden_terms": ("list", False)}
 STYLE_RULES = ("starts_with", "ends_with", "required_terms", "forbidden_terms")
@@ -57,6 +60,8 @@ def _type_error(value, kind: str) -> str | None:
             return f"must hold only non-empty strings, got {json.dumps(bad[0], ensure_ascii=False)}"
     elif kind == "mapping" and not isinstance(value, dict):
         return f"must be a mapping (key: value lines), got {json_type(value)}"
+    elif kind == "int" and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 8192):
+        return f"must be a whole number from 1 to 8192, got {json.dumps(value, default=str)}"
     return None
 
 
@@ -115,6 +120,8 @@ def check_card(reader: SuiteReader, card: dict) -> dict:
             say(key, f"unknown card field '{key}'; known: {', '.join(CARD)} (put extra details under generator:)")
     if isinstance(card.get("language"), str) and card["language"] not in LANGUAGES:
         say("language", f"language '{card['language']}' is not supported; use en or zh")
+    if isinstance(card.get("answers"), str) and card["answers"] not in ANSWER_STYLES:
+        say("answers", f"answers '{card['answers']}' is not one of {', '.join(ANSWER_STYLES)}")
     if isinstance(card.get("parts"), list):
         for part in card["parts"]:
             if isinstance(part, str) and part not in PARTS:

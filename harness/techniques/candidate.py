@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from harness.modeling.generate import generate, to_answers
+from harness.modeling.prompts import Prompter, fit_context
 from harness.techniques.protocol import Answer
 
 
@@ -17,34 +18,35 @@ class ModelCandidate:
         model, tokenizer: the loaded model (eval mode) and its tokenizer.
         retriever: a harness.retrieval.retriever.Retriever (RAG) or None.
         rag: RagConfig (top_k, chunking for with_docs) when there is a retriever.
-        shots: few-shot text put before every prompt (prompt-only), "" for none.
+        shots: few-shot (question, answer) pairs shown before every question (prompt-only).
         seed: sampling seed.
+        system: the system message (harness.modeling.prompts.system_message).
     """
 
     def __init__(self, name: str, model: Any, tokenizer: Any, retriever: Any = None, rag: Any = None,
-                 shots: str = "", seed: int = 0):
+                 shots: list[tuple[str, str]] | None = None, seed: int = 0, system: str = ""):
         self.name, self.model, self.tokenizer = name, model, tokenizer
-        self.retriever, self.rag, self.shots, self.seed = retriever, rag, shots, seed
+        self.retriever, self.rag, self.shots, self.seed, self.system = retriever, rag, shots or [], seed, system
+        self.prompter = Prompter(tokenizer, system)
 
     def answer(self, questions: list[str], decode: Any) -> list[Answer]:
         from harness.modeling.load import context_window
-        from harness.retrieval.retriever import assemble_context
-        from harness.world.template import format_prompt
         window = context_window(self.model, self.tokenizer)
         if self.retriever is None:
-            prompts = [self.shots + format_prompt(q) for q in questions]
-            return to_answers(generate(self.model, self.tokenizer, prompts, decode, self.seed, window))
+            prompts = [self.prompter.render(q, shots=self.shots) for q in questions]
+            generated = generate(self.model, self.tokenizer, prompts, decode, self.seed, window, self.prompter)
+            return to_answers(generated, prompts=prompts)
         prompts, sources, seconds, cut = [], [], [], []
         for q in questions:
             start = time.perf_counter()
             hits = self.retriever.search(q, self.rag.top_k)
-            prompt, ids, n_cut = assemble_context(self.tokenizer, q, hits, window, decode.max_new_tokens)
+            prompt, ids, n_cut = fit_context(self.prompter, q, hits, window, decode.max_new_tokens)
             seconds.append(time.perf_counter() - start)
             prompts.append(prompt)
             sources.append(ids)
             cut.append(n_cut)
-        return to_answers(generate(self.model, self.tokenizer, prompts, decode, self.seed, window), sources,
-                          seconds, cut)
+        generated = generate(self.model, self.tokenizer, prompts, decode, self.seed, window, self.prompter)
+        return to_answers(generated, sources, seconds, cut, prompts=prompts)
 
     def with_docs(self, docs: dict[str, str]) -> "ModelCandidate":
         """RAG re-indexes the new knowledge base; weights are never retrained here."""
@@ -52,7 +54,13 @@ class ModelCandidate:
             return self
         from harness.retrieval.retriever import Retriever
         return ModelCandidate(self.name, self.model, self.tokenizer, Retriever.build(docs, self.tokenizer, self.rag),
-                              self.rag, self.shots, self.seed)
+                              self.rag, self.shots, self.seed, self.system)
 
     def language_model(self) -> tuple[Any, Any]:
         return self.model, self.tokenizer
+
+
+def candidate_for(name: str, model: Any, tokenizer: Any, ctx: Any, **kw: Any) -> ModelCandidate:
+    """The ModelCandidate of a build context: its seed and its run's system message filled in."""
+    from harness.modeling.prompts import system_message
+    return ModelCandidate(name, model, tokenizer, seed=ctx.seed, system=system_message(ctx.suite, ctx.config), **kw)

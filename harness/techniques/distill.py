@@ -48,7 +48,7 @@ def teacher_answers(teacher, pairs: list[dict], decode) -> list[dict]:
     16) so the student's training data does not depend on the evaluation's decode settings,
     which are not part of the cache key.
     """
-    from harness.modeling.train import pair_question
+    from harness.modeling.prompts import pair_question
     _, tokenizer = teacher.language_model()
     longest = max(len(tokenizer(p["output"], add_special_tokens=False)["input_ids"]) for p in pairs)
     greedy = dataclasses.replace(decode, strategy="greedy", max_new_tokens=longest + 8, batch_size=16)

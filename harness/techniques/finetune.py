@@ -12,7 +12,7 @@ from typing import Any
 
 from harness.modeling.distributed import is_main
 from harness.records import TrainLog
-from harness.techniques.candidate import ModelCandidate
+from harness.techniques.candidate import ModelCandidate, candidate_for
 from harness.techniques.protocol import BuildContext
 from rightfit.errors import UserError
 
@@ -26,11 +26,14 @@ def training_data(ctx: BuildContext, tokenizer: Any, pairs: list[dict] | None = 
         pairs: replaces suite.train (black-box distillation trains on the teacher's answers).
         contexts: retrieved chunks per pair (retrieval-aware fine-tuning).
     """
+    from harness.modeling.prompts import Prompter, system_message
     from harness.modeling.train import pair_examples, text_examples
     train = ctx.config.train
     examples: list[dict] = []
     if train.data in ("pairs", "both"):
-        examples += pair_examples(tokenizer, pairs if pairs is not None else ctx.suite.train, train.seq_len, contexts)
+        prompter = Prompter(tokenizer, system_message(ctx.suite, ctx.config))
+        examples += pair_examples(tokenizer, pairs if pairs is not None else ctx.suite.train, train.seq_len, contexts,
+                                  prompter)
     if train.data in ("docs", "both"):
         examples += text_examples(tokenizer, [ctx.suite.docs[d] for d in sorted(ctx.suite.docs)], train.seq_len)
     text = getattr(ctx.suite, "domain_text", None)
@@ -63,7 +66,8 @@ def build_adapter(ctx: BuildContext, four_bit: bool, retriever: Any = None) -> d
     from peft import get_peft_model, prepare_model_for_kbit_training
 
     from harness.modeling.load import load_model, load_tokenizer
-    from harness.modeling.train import pair_question, train
+    from harness.modeling.prompts import pair_question
+    from harness.modeling.train import train
     cfg = ctx.config
     tokenizer = load_tokenizer(ctx.base_model, cfg)
     model = load_model(ctx.base_model, cfg, four_bit=four_bit)
@@ -117,4 +121,4 @@ def build_full(ctx: BuildContext, base: str, pairs: list[dict] | None = None, te
 def load_full(name: str, artifact_dir: Path, ctx: BuildContext) -> ModelCandidate:
     from harness.modeling.load import load_model, load_tokenizer
     path = str(artifact_dir / "model")
-    return ModelCandidate(name, load_model(path, ctx.config), load_tokenizer(path, ctx.config), seed=ctx.seed)
+    return candidate_for(name, load_model(path, ctx.config), load_tokenizer(path, ctx.config), ctx)

@@ -52,10 +52,10 @@ class Lora:
         return build_adapter(ctx, four_bit=self.four_bit)
 
     def load(self, artifact_dir: Path, ctx: BuildContext):
-        from harness.techniques.candidate import ModelCandidate
+        from harness.techniques.candidate import candidate_for
         from harness.techniques.finetune import load_adapter
         model, tokenizer = load_adapter(artifact_dir, ctx, four_bit=self.four_bit)
-        return ModelCandidate(self.name, model, tokenizer, seed=ctx.seed)
+        return candidate_for(self.name, model, tokenizer, ctx)
 
 
 TECHNIQUE = Lora()

@@ -26,6 +26,7 @@ class Answer(TypedDict):
     seconds: float             # wall time for this question (its share of the batch)
     retrieval_seconds: float   # wall time spent retrieving for this question (0 without retrieval)
     context_truncated: int     # chunks cut or dropped (or question text trimmed) to fit the window
+    prompt: str                # the exact text the model read (rendered by harness.modeling.prompts)
 
 
 @dataclass
@@ -70,6 +71,7 @@ class Candidate(Protocol):
     """A built technique, loaded and ready to answer."""
 
     name: str
+    prompter: Any  # harness.modeling.prompts.Prompter: how the model is prompted (its format, stop tokens)
 
     def answer(self, questions: list[str], decode: Any) -> list[Answer]:
         """Answer a batch of questions with decoding settings `decode` (a DecodeConfig)."""

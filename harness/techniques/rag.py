@@ -74,10 +74,10 @@ class Rag:
     def load(self, artifact_dir: Path, ctx: BuildContext):
         from harness.modeling.load import load_model, load_tokenizer, read_manifest
         from harness.retrieval.retriever import Retriever
-        from harness.techniques.candidate import ModelCandidate
+        from harness.techniques.candidate import candidate_for
         base = read_manifest(artifact_dir)["base_model"]
-        return ModelCandidate(self.name, load_model(base, ctx.config), load_tokenizer(base, ctx.config),
-                              Retriever.load(artifact_dir / "index"), ctx.config.rag, seed=ctx.seed)
+        return candidate_for(self.name, load_model(base, ctx.config), load_tokenizer(base, ctx.config), ctx,
+                             retriever=Retriever.load(artifact_dir / "index"), rag=ctx.config.rag)
 
 
 TECHNIQUE = Rag()

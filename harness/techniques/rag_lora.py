@@ -42,11 +42,11 @@ class RagLora:
 
     def load(self, artifact_dir: Path, ctx: BuildContext):
         from harness.retrieval.retriever import Retriever
-        from harness.techniques.candidate import ModelCandidate
+        from harness.techniques.candidate import candidate_for
         from harness.techniques.finetune import load_adapter
         model, tokenizer = load_adapter(artifact_dir, ctx, four_bit=False)
-        return ModelCandidate(self.name, model, tokenizer, Retriever.load(artifact_dir / "index"), ctx.config.rag,
-                              seed=ctx.seed)
+        return candidate_for(self.name, model, tokenizer, ctx, retriever=Retriever.load(artifact_dir / "index"),
+                             rag=ctx.config.rag)
 
 
 TECHNIQUE = RagLora()

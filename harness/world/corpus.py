@@ -24,8 +24,16 @@ from __future__ import annotations
 
 import random
 
-from harness.world.entities import Product, answer_line, question, random_facts, sheet, make_product, brand_name
-from harness.world.template import ANSWER, CONTEXT_HEADER, QUESTION
+from harness.modeling.prompts import ANSWER, CONTEXT_HEADER, QUESTION
+from harness.world.entities import (
+    Product,
+    answer_line,
+    brand_name,
+    make_product,
+    question,
+    random_facts,
+    sheet,
+)
 from harness.world.vocab import ATTRS, all_values
 
 MIX = {"drill": 0.40, "echo": 0.10, "contra": 0.10, "closed": 0.25, "doc": 0.05, "copy": 0.10}
