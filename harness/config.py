@@ -50,9 +50,12 @@ class TrainConfig:
                     choices=["pairs", "docs", "both"])
     checkpoint_every: int = opt(50, "Save a resumable checkpoint every N steps (0 = never).", min=0)
     eval_every: int = opt(25, "Compute held-out loss every N steps (0 = never).", min=0)
-    precision: str = opt("auto", "Training precision: auto = bf16 mixed on a GPU with bf16, fp32 on a CPU (the same "
-                         "numbers on any CPU); fp32; bf16 = bf16 autocast wherever the device has bf16 kernels.",
-                         choices=["auto", "fp32", "bf16"])
+    precision: str = opt("auto", "Training precision: auto = mixed on a GPU with bf16, fp32 on a CPU (the same "
+                         "numbers on any CPU); fp32; mixed = fp32 master weights with bf16 autocast (16 bytes per "
+                         "trained parameter); bf16 = pure bf16 weights and optimizer states (8 bytes).",
+                         choices=["auto", "fp32", "mixed", "bf16"])
+    gradient_checkpointing: bool = opt(False, "Recompute each layer's activations in the backward pass: less memory "
+                                       "(one layer's working set instead of every layer's), about a third more compute.")
 
 
 @dataclass
@@ -92,6 +95,10 @@ _RUN_FIELDS = [
     ("cache_dir", str, opt(".rightfit/cache", "Where built artifacts are cached.")),
     ("max_memory_gb", float, opt(0.0, "Refuse to train when the estimated peak exceeds this (0 = no limit).", min=0.0)),
     ("trust_remote_code", bool, opt(False, "Allow model repositories to run their own code.")),
+    ("dtype", str, opt("auto", "Dtype the weights load in (a LoRA base, every model at evaluation): auto = the "
+                               "model's own on a GPU that computes it, float32 on a CPU (the same numbers on any "
+                               "CPU); or float32, bfloat16, float16.", choices=["auto", "float32", "bfloat16",
+                                                                              "float16"])),
     ("train", TrainConfig, _section(TrainConfig, "Training settings.")),
     *settings_fields(),
     ("decode", DecodeConfig, _section(DecodeConfig, "Decoding settings.")),

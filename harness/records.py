@@ -86,7 +86,7 @@ class ArtifactInfo(TypedDict, total=False):
 
 class TrainLog(TypedDict, total=False):
     steps: int
-    precision: str                    # "fp32" or "bf16-mixed" (harness.modeling.precision)
+    precision: str                    # "fp32", "mixed" or "bf16" (harness.modeling.precision)
     train_loss: list[list[float]]     # [[step, loss], ...]
     eval_loss: list[list[float]]      # held-out loss, [[step, loss], ...]
     resumed_from_step: int | None
@@ -101,6 +101,7 @@ class CandidateRecord(TypedDict, total=False):
     base_model: str
     suite: dict[str, Any]    # {"name", "version", "language"}
     technique_config: dict[str, Any]
+    precision: dict[str, Any]     # {"dtype": weights at evaluation, "train": "fp32"|"mixed"|"bf16"|None}
     artifact: ArtifactInfo
     train: TrainLog
     metrics: dict[str, MetricValue]

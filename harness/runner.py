@@ -197,6 +197,7 @@ def run_plan(cfg: Any, rd: RunDir, *, force: bool = False, plan: Any = None,
                 eval_cache={"key": eval_key, "hit": bool(result.get("cache_hit"))},
                 timings={"build": round(t1 - t0, 3), "eval": round(t2 - t1, 3), **{
                     f"eval.{k}": round(v, 3) for k, v in result["timings"].items()}})
+            record["precision"] = precision_of(cfg, tech, ctx)
             if result.get("canaries"):
                 record["canaries"] = result["canaries"]
             if tech.reference:
@@ -216,6 +217,15 @@ def run_plan(cfg: Any, rd: RunDir, *, force: bool = False, plan: Any = None,
 def _subdir(candidate: str) -> str:
     """Per-seed records live in records/seeds/; records/ holds one record per candidate."""
     return "seeds" if "@seed" in candidate else ""
+
+
+def precision_of(cfg: Any, tech: Any, ctx: Any) -> dict:
+    """What the candidate's numbers were computed in: the weights' dtype at evaluation and, for a
+    technique that trains, the training precision."""
+    from harness.modeling.precision import load_dtype, model_dtype, train_precision
+    return {"dtype": load_dtype(cfg.dtype, model_dtype(tech.base_of(ctx))),
+            "train": train_precision(cfg.train.precision) if tech.trains else None,
+            "gradient_checkpointing": bool(cfg.train.gradient_checkpointing) if tech.trains else None}
 
 
 def technique_config(technique: str, cfg: Any) -> dict:

@@ -162,20 +162,25 @@ def load_tokenizer(name: str, cfg: Any = None):
     return tok
 
 
-def load_model(name: str, cfg: Any = None, four_bit: bool = False):
-    """A causal LM in eval mode on the CPU (or GPU when present), float32 unless 4-bit.
+def load_model(name: str, cfg: Any = None, four_bit: bool = False, dtype: str | None = None):
+    """A causal LM in eval mode on the CPU (or GPU when present).
 
     Args:
         name: folder or cached id.
-        cfg: RunConfig (trust_remote_code).
-        four_bit: load with bitsandbytes NF4 weights (QLoRA).
+        cfg: RunConfig (dtype, trust_remote_code).
+        four_bit: load with bitsandbytes NF4 weights (QLoRA); they compute in the load dtype.
+        dtype: the dtype to load in, overriding the run's (full fine-tuning trains its master
+            weights in fp32 under mixed precision).
 
     Raises:
-        UserError: missing model, remote code needed, bitsandbytes missing.
+        UserError: missing model, remote code needed, bitsandbytes missing, a dtype the device lacks.
     """
     import torch
     from transformers import AutoModelForCausalLM
+
+    from harness.modeling.precision import load_dtype, model_dtype
     kw = _hf_kwargs(cfg)
+    dtype = dtype or load_dtype(getattr(cfg, "dtype", "auto"), model_dtype(name))
     if four_bit:
         try:
             import bitsandbytes  # noqa: F401
@@ -185,10 +190,9 @@ def load_model(name: str, cfg: Any = None, four_bit: bool = False):
         from transformers import BitsAndBytesConfig
         kw["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=torch.float32)
+            bnb_4bit_compute_dtype=getattr(torch, dtype))
         kw["device_map"] = "cuda:0" if torch.cuda.is_available() else "cpu"
-    else:
-        kw["dtype"] = torch.float32
+    kw["dtype"] = getattr(torch, dtype)
     try:
         model = AutoModelForCausalLM.from_pretrained(resolve_model(name), **kw)
     except ValueError as e:

@@ -1,15 +1,24 @@
-"""Numeric precision: what a run computes in, decided in one place and written into its records.
+"""Numeric precision: what a run loads, trains and saves in, decided in one place and recorded.
 
-``train.precision``:
+``dtype`` (how weights are loaded: the frozen base of LoRA/QLoRA, every candidate at evaluation):
 
-- ``auto``: bf16 mixed precision (bf16 autocast, fp32 master weights) on a CUDA GPU with bf16
-  support; fp32 on a CPU. Some CPUs have bf16 kernels (avx512_bf16, AMX) and others do not; with
-  autocast the same run gives different numbers on two machines of the same kind (2-process vs
-  1-process training drifted 2.8e-3 apart under CPU bf16, 7e-9 in fp32), and CPU runs here train
-  models small enough that fp32 costs little. A CPU run is reproducible by default.
-- ``fp32``: full precision everywhere.
-- ``bf16``: bf16 autocast wherever the device has bf16 kernels (a CPU included); refused where
-  it has none, instead of silently training in fp32.
+- ``auto``: the model's own dtype (config.json's torch_dtype) on a GPU that computes it, float32
+  on a CPU. Some CPUs have bf16 kernels (avx512_bf16, AMX) and others do not: bf16 on one and fp32
+  on the other give two numbers for one run, so a CPU run is fp32 unless asked otherwise.
+- ``float32``, ``bfloat16``, ``float16``: that dtype (bf16/fp16 refused on a device without it).
+
+``train.precision`` (how weights train):
+
+- ``auto``: ``mixed`` on a GPU with bf16, ``fp32`` on a CPU (2-process vs 1-process training
+  drifted 2.8e-3 apart under CPU bf16 autocast, 7e-9 in fp32).
+- ``fp32``: trainable weights, gradients and optimizer states in fp32, no autocast.
+- ``mixed``: fp32 master weights, bf16 autocast for the compute (the advisor's "full": 16 bytes
+  per trained parameter); refused where the device has no bf16 kernels.
+- ``bf16``: pure bf16: trainable weights and optimizer states in bf16, no master copy (the
+  advisor's "full_bf16": 8 bytes per parameter); refused without bf16 kernels.
+
+A fully fine-tuned model is saved in the dtype it trained in (fp32 for fp32/mixed, bf16 for
+bf16); an adapter in its own dtype.
 """
 
 from __future__ import annotations
@@ -19,7 +28,8 @@ import sys
 
 from rightfit.errors import UserError
 
-TRAIN_PRECISIONS = ("auto", "fp32", "bf16")
+TRAIN_PRECISIONS = ("auto", "fp32", "mixed", "bf16")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
 def cuda() -> bool:
@@ -39,20 +49,57 @@ def bf16_kernels() -> bool:
 
 
 def train_precision(setting: str) -> str:
-    """The precision training runs in: "fp32" or "bf16-mixed".
+    """The precision training runs in: "fp32", "mixed" (bf16 autocast, fp32 master weights) or
+    "bf16" (pure bf16).
 
     Raises:
-        UserError: bf16 asked for on a device without bf16 kernels.
+        UserError: mixed or bf16 asked for on a device without bf16 kernels.
     """
     if setting == "fp32" or (setting == "auto" and not cuda()):
         return "fp32"
     if bf16_kernels():
-        return "bf16-mixed"
+        return "mixed" if setting == "auto" else setting
     if setting == "auto":
         return "fp32"
     device = "GPU" if cuda() else "CPU"
-    raise UserError(f"field 'train.precision' is bf16 but this {device} has no bf16 kernels; set "
+    raise UserError(f"field 'train.precision' is {setting} but this {device} has no bf16 kernels; set "
                     f"train.precision=auto or fp32.")
+
+
+def load_dtype(setting: str, model_dtype: str | None) -> str:
+    """The dtype weights load in, by the run's `dtype` setting and the model's own (config.json).
+
+    Raises:
+        UserError: bfloat16/float16 asked for where the device cannot compute it.
+    """
+    if setting == "auto":
+        if not cuda():
+            return "float32"
+        if model_dtype == "bfloat16" and not bf16_kernels():
+            return "float16"
+        return model_dtype if model_dtype in ("bfloat16", "float16") else "float32"
+    if setting == "bfloat16" and not bf16_kernels():
+        device = "GPU" if cuda() else "CPU"
+        raise UserError(f"field 'dtype' is bfloat16 but this {device} has no bf16 kernels; set dtype=auto or "
+                        f"float32.")
+    if setting == "float16" and not cuda():
+        raise UserError("field 'dtype' is float16, which a CPU does not compute; set dtype=auto, float32 or "
+                        "bfloat16.")
+    return setting
+
+
+def model_dtype(name: str, cfg=None) -> str | None:
+    """The dtype a model's config.json says its weights are stored in (None when it says none)."""
+    import json
+    from pathlib import Path
+
+    from harness.modeling.load import model_folder
+    try:
+        data = json.loads((Path(model_folder(name)) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = data.get("torch_dtype") or data.get("dtype")
+    return value if isinstance(value, str) else None
 
 
 def numerics() -> dict:

@@ -282,7 +282,9 @@ def train(model: Any, tokenizer: Any, examples: list[dict], heldout: list[dict],
         eval_strategy="steps" if evaluate else "no", eval_steps=cfg.eval_every if evaluate else None,
         save_strategy="steps" if cfg.checkpoint_every > 0 else "no", save_steps=max(1, cfg.checkpoint_every),
         save_total_limit=2, report_to="none", seed=seed, data_seed=seed, use_cpu=not torch.cuda.is_available(),
-        bf16=precision == "bf16-mixed", dataloader_num_workers=0, disable_tqdm=True,
+        bf16=precision == "mixed", dataloader_num_workers=0, disable_tqdm=True,
+        gradient_checkpointing=bool(cfg.gradient_checkpointing),
+        gradient_checkpointing_kwargs={"use_reentrant": False} if cfg.gradient_checkpointing else None,
         remove_unused_columns=False, max_grad_norm=1.0)
     trainer = _trainer_class()(model=model, args=args, train_dataset=_Ordered(examples, order),
                                eval_dataset=heldout or None, data_collator=collate(tokenizer.pad_token_id))

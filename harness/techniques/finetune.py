@@ -68,13 +68,15 @@ def build_adapter(ctx: BuildContext, four_bit: bool, retriever: Any = None) -> d
     from harness.modeling.load import load_model, load_tokenizer
     from harness.modeling.prompts import pair_question
     from harness.modeling.train import train
+    from harness.modeling.precision import train_precision
     cfg = ctx.config
     tokenizer = load_tokenizer(ctx.base_model, cfg)
-    model = load_model(ctx.base_model, cfg, four_bit=four_bit)
+    model = load_model(ctx.base_model, cfg, four_bit=four_bit)  # the frozen base stays in the load dtype
     if four_bit:
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
-    try:
-        model = get_peft_model(model, lora_config(cfg))
+    try:  # adapters train in fp32 over a bf16 base unless pure bf16 was asked for
+        model = get_peft_model(model, lora_config(cfg),
+                               autocast_adapter_dtype=train_precision(cfg.train.precision) != "bf16")
     except ValueError as e:
         raise UserError(f"field 'lora.targets' ({cfg.lora.targets}) does not match the model's modules "
                         f"({str(e).splitlines()[0]}); use all-linear or real module names.") from None
@@ -105,9 +107,11 @@ def build_full(ctx: BuildContext, base: str, pairs: list[dict] | None = None, te
     """Fine-tune every weight of `base` (cfg.train.lr); saved with its tokenizer to out_dir/model."""
     from harness.modeling.load import load_model, load_tokenizer
     from harness.modeling.train import train
+    from harness.modeling.precision import train_precision
     cfg = ctx.config
     tokenizer = load_tokenizer(base, cfg)
-    model = load_model(base, cfg)
+    # the weights train (and are saved) in fp32 -- master weights under mixed precision -- or in bf16
+    model = load_model(base, cfg, dtype="bfloat16" if train_precision(cfg.train.precision) == "bf16" else "float32")
     model.requires_grad_(True)
     examples, heldout = training_data(ctx, tokenizer, pairs=pairs)
     log = train(model, tokenizer, examples, heldout, cfg.train, cfg.train.lr, ctx.seed, ctx.out_dir,
