@@ -31,16 +31,15 @@ __all__ = ["RunConfig", "TrainConfig", "DecodeConfig", "EvalConfig", "load_confi
 
 @dataclass
 class TrainConfig:
-    lr: float = opt(1e-3, "Peak learning rate of full fine-tuning (and the distillation student). 1e-3 for the "
-                          "self-built base: on shopco-en it learns the trained facts asked in new words (84.7%), "
-                          "3e-4 only 24.3%, 1e-4 nothing; real 1-8B models usually want 1e-5..1e-4.", min=0.0, max=1.0)
-    lora_lr: float = opt(3e-3, "Peak learning rate for LoRA/QLoRA adapters (LoRA usually wants ~10x full "
-                               "fine-tuning's; on the self-built base 3e-4 learned nothing, 1e-2 little more "
-                               "than 3e-3).", min=0.0, max=1.0)
-    epochs: float = opt(12.0, "Passes over the training data (fractional allowed). 12 on the bundled 732 pairs: "
-                        "3 left the house style garbled; at 8 the distillation student and its control had "
-                        "learnt half of what they learn by 11 (EM .26 vs .51).",
-                        min=0.0, max=1000.0)
+    lr: float = opt("auto", "Peak learning rate of full fine-tuning and the distillation student; auto = by the model "
+                            "(harness/techniques/finetune.py train_settings): 1e-3 for the self-built bases, 2e-5 "
+                            "below 3B parameters, 1e-5 up to 15B, 5e-6 above.", min=0.0, max=1.0, auto=True)
+    lora_lr: float = opt("auto", "Peak learning rate of LoRA/QLoRA adapters; auto = 3e-3 for the self-built bases, "
+                                 "2e-4 up to 20B parameters, 1e-4 above (the QLoRA paper's).", min=0.0, max=1.0,
+                         auto=True)
+    epochs: float = opt("auto", "Passes over the training data (fractional allowed); auto = 12 for the self-built "
+                                "bases (their 732 pairs need them: at 8 the distillation student had learnt half of "
+                                "what it learns by 11), 3 for other models.", min=0.0, max=1000.0, auto=True)
     max_steps: int = opt(-1, "Stop after this many optimizer steps; -1 = use epochs.", min=-1)
     batch_size: int = opt(16, "Sequences per optimizer step.", min=1, max=65536)
     seq_len: int = opt(256, "Maximum tokens per training sequence.", min=8, max=131072)
@@ -74,6 +73,8 @@ class DecodeConfig:
 class EvalConfig:
     bootstrap: int = opt(1000, "Bootstrap resamples for 95% confidence intervals.", min=10, max=1000000)
     ppl_stride: int = opt(128, "Stride of the rolling perplexity window in tokens.", min=1)
+    memory_gb: float = opt(1.0, "Activation memory one scoring pass (perplexity, likelihood) may take: fewer "
+                                "windows per pass when they are long.", min=0.05, max=1024.0)
     max_questions: int = opt(0, "Evaluate at most N questions per part (0 = all).", min=0)
 
 
@@ -96,9 +97,9 @@ _RUN_FIELDS = [
     ("max_memory_gb", float, opt(0.0, "Refuse to train when the estimated peak exceeds this (0 = no limit).", min=0.0)),
     ("trust_remote_code", bool, opt(False, "Allow model repositories to run their own code.")),
     ("dtype", str, opt("auto", "Dtype the weights load in (a LoRA base, every model at evaluation): auto = the "
-                               "model's own on a GPU that computes it, float32 on a CPU (the same numbers on any "
-                               "CPU); or float32, bfloat16, float16.", choices=["auto", "float32", "bfloat16",
-                                                                              "float16"])),
+                               "model's own where the device computes it natively (bf16 on a GPU or a CPU with bf16 "
+                               "kernels), else float32; or float32, bfloat16, float16.",
+                       choices=["auto", "float32", "bfloat16", "float16"])),
     ("train", TrainConfig, _section(TrainConfig, "Training settings.")),
     *settings_fields(),
     ("decode", DecodeConfig, _section(DecodeConfig, "Decoding settings.")),

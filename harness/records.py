@@ -71,6 +71,7 @@ class Example(TypedDict, total=False):
     generated_tokens: int
     context_truncated: int   # chunks cut or dropped to fit the context window (RAG)
     prompt: str              # the exact text the model read (its chat template applied, context included)
+    process: int             # the process of a launch that answered it (0 without a launcher)
 
 
 class ArtifactInfo(TypedDict, total=False):
@@ -87,6 +88,8 @@ class ArtifactInfo(TypedDict, total=False):
 class TrainLog(TypedDict, total=False):
     steps: int
     precision: str                    # "fp32", "mixed" or "bf16" (harness.modeling.precision)
+    lr: float                         # the peak learning rate it trained at (an "auto" setting resolved)
+    epochs: float
     train_loss: list[list[float]]     # [[step, loss], ...]
     eval_loss: list[list[float]]      # held-out loss, [[step, loss], ...]
     resumed_from_step: int | None

@@ -152,6 +152,7 @@ def run_plan(cfg: Any, rd: RunDir, *, force: bool = False, plan: Any = None,
     from harness import cache
     from harness.evaluation.compare import add_comparisons, aggregate_seeds
     from harness.evaluation.evaluate import evaluate_candidate
+    from harness.modeling import distributed
     from harness.techniques import REGISTRY
     from harness.techniques.protocol import BuildContext
 
@@ -181,10 +182,11 @@ def run_plan(cfg: Any, rd: RunDir, *, force: bool = False, plan: Any = None,
             t1 = time.perf_counter()
             eval_key = cache.eval_key(fields["artifact"]["key"], suite, cfg, base_view)
             result = None if force else cache.read_eval(cfg, eval_key)
-            if result is None:
+            if not distributed.main_value(result is not None):  # every process of a launch evaluates, or none
                 ui.info(f"[{name}] evaluate")
                 result = evaluate_candidate(candidate, suite, cfg, trains=tech.trains, base=base_view)
-                cache.write_eval(cfg, eval_key, result)
+                if distributed.is_main():
+                    cache.write_eval(cfg, eval_key, result)
             else:
                 ui.info(f"[{name}] evaluation cached ({eval_key})")
             t2 = time.perf_counter()

@@ -23,10 +23,14 @@ from rightfit.errors import UserError
 MAX_ECHO = 80  # characters of a bad value quoted back in a message (a YAML alias bomb can be 50 MB)
 
 
+AUTO = "auto"  # a number field's value meaning "chosen for the model" (the field says by what)
+
+
 def opt(default: Any, help: str, *, choices: list | None = None, min: float | None = None,
-        max: float | None = None) -> Any:
-    """A settings field with its help text and constraints."""
-    meta = {"help": help, "choices": choices, "min": min, "max": max}
+        max: float | None = None, auto: bool = False) -> Any:
+    """A settings field with its help text and constraints; `auto`: a number field that also
+    takes the word "auto"."""
+    meta = {"help": help, "choices": choices, "min": min, "max": max, "auto": auto}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return field(default=default, metadata=meta)
@@ -138,6 +142,9 @@ def from_dict(cls: type, data: Any, source: str = "config", lines: dict | None =
         tp = hints[key]
         if _is_dataclass_type(tp):
             kwargs[key] = from_dict(tp, value, source, lines, f"{path}.", overridden, origins)
+            continue
+        if value == AUTO and known[key].metadata.get("auto"):
+            kwargs[key] = AUTO
             continue
         value = _coerce(value, tp, where(path))
         _check(value, dict(known[key].metadata), where(path))

@@ -127,6 +127,6 @@ def test_probe_multiple_choice_batches_all_choices(lm):
               {"id": "p3", "question": "Sky?", "answer": "blue", "choices": ["red", "green"]},  # gold missing: skipped
               {"id": "p4", "question": "How long is the warranty?", "answer": "lazy fox",
                "choices": ["two years", "lazy fox"]}]
-    cfg = SimpleNamespace(decode=SimpleNamespace(batch_size=2))
+    cfg = SimpleNamespace(decode=SimpleNamespace(batch_size=2), eval=SimpleNamespace(memory_gb=1.0))
     rows = mc_examples(model, tok, probes, cfg)
     assert [(r["id"], r["choice"], r["correct"]) for r in rows] == [("p1", "two years", 1.0), ("p4", "two years", 0.0)]

@@ -18,7 +18,7 @@ from rightfit.settings import describe
 
 def test_defaults_validate_and_every_field_has_help():
     cfg = RunConfig()
-    assert cfg.train.lr == pytest.approx(1e-3) and cfg.train.lora_lr == pytest.approx(3e-3)
+    assert cfg.train.lr == cfg.train.lora_lr == cfg.train.epochs == "auto"  # chosen for the model
     rows = describe(RunConfig)
     assert len(rows) > 30
     missing = [path for path, _, help_ in rows if not help_]

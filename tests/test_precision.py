@@ -27,11 +27,12 @@ def test_bf16_where_the_kernels_exist_and_refused_where_not():
                 train_precision(setting)
 
 
-def test_weights_load_in_fp32_on_a_cpu_unless_asked_and_never_in_a_dtype_the_device_lacks():
+def test_weights_load_in_the_models_dtype_where_the_device_computes_it():
     from harness.modeling.precision import load_dtype
     if cuda():
-        pytest.skip("the CPU rules; a GPU keeps the model's own dtype")
-    assert load_dtype("auto", "bfloat16") == load_dtype("auto", None) == "float32"
+        pytest.skip("the CPU rules")
+    assert load_dtype("auto", "bfloat16") == ("bfloat16" if bf16_kernels() else "float32")
+    assert load_dtype("auto", None) == load_dtype("auto", "float32") == load_dtype("auto", "float16") == "float32"
     assert load_dtype("float32", "bfloat16") == "float32"
     with pytest.raises(UserError, match="float16, which a CPU does not compute"):
         load_dtype("float16", None)

@@ -26,7 +26,7 @@ SUITE = ROOT / "tests" / "fixtures" / "suites" / "mini-en"
 # ~1e-7 relative (measured: 7e-9 full, 7e-6 LoRA after 6 steps; the bound is 1e-4). Under bf16
 # autocast (8-bit mantissa) the same comparison drifts to ~3e-3 and says nothing about the split.
 OVERRIDES = ["train.max_steps=6", "train.batch_size=4", "train.checkpoint_every=3", "train.eval_every=0",
-             "train.precision=fp32",
+             "train.precision=fp32", "train.lr=1e-3", "train.lora_lr=1e-2",  # learn in 6 steps
              "distill.mode=both"]  # the teacher both answers and gives soft targets inside the launch
 TECHNIQUES = (("lora", "adapter/adapter_model.safetensors"), ("full", "model/model.safetensors"),
               ("distill", "model/model.safetensors"))
@@ -155,3 +155,34 @@ def test_the_global_batch_splits_evenly_over_the_processes_or_says_what_to_set()
     assert device_batch(16, 1) == 16 and device_batch(16, 4) == 4
     with pytest.raises(UserError, match=r"train.batch_size' \(10\).*set train.batch_size=8"):
         device_batch(10, 4)
+
+
+def test_two_processes_share_the_evaluation_and_write_one_record(tmp_path):
+    """`rightfit run` under a 2-process launch: each process answers half the questions (and scores
+    half the perplexity windows), both get every answer back, process 0 writes one record, and the
+    record's metrics are those of a one-process run."""
+    model = make_tiny_llama(tmp_path / "base", seed=5, chat="chatml")
+    args = ["run", "--suite", str(SUITE), "--candidates", "prompt", "--base-model", str(model), "--run-id", "r",
+            f"cache_dir={tmp_path / 'cache'}", "decode.batch_size=2"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+              "--main_process_port", str(_free_port()), "-m", "rightfit"]
+    two = subprocess.run(launch + args + [f"runs_dir={tmp_path / 'two'}"], capture_output=True, text=True, env=env,
+                         cwd=tmp_path, timeout=240)
+    assert two.returncode == 0, two.stderr[-3000:]
+    one = subprocess.run([sys.executable, "-m", "rightfit", *args, f"runs_dir={tmp_path / 'one'}", "--force"],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=240)
+    assert one.returncode == 0, one.stderr[-3000:]
+    records = {k: json.loads((tmp_path / k / "r" / "records" / "prompt.json").read_text()) for k in ("one", "two")}
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["r"]  # one run directory
+    shares = [e["process"] for e in records["two"]["examples"]]
+    assert set(shares) == {0, 1} and abs(shares.count(0) - shares.count(1)) <= 4  # half each, per part
+    assert {e["process"] for e in records["one"]["examples"]} == {0}
+    assert [e["answer"] for e in records["two"]["examples"]] == [e["answer"] for e in records["one"]["examples"]]
+    for key, value in records["one"]["metrics"].items():
+        if key.startswith("latency."):  # wall time
+            continue
+        got = records["two"]["metrics"][key]["value"]
+        assert (got is None) == (value["value"] is None) and (got is None or abs(got - value["value"]) <= 1e-6 * max(
+            1.0, abs(value["value"]))), key

@@ -293,6 +293,12 @@ def ensure_base_models(size: str = "default", force: bool = False) -> dict:
     return {"teacher": out / "teacher", "student": out / "student"}
 
 
+def is_self_built(model: str) -> bool:
+    """Whether `model` is one of the self-built base models (a build folder's teacher or student)."""
+    folder = Path(model)
+    return folder.name in ("teacher", "student") and (folder.parent / "build.json").is_file()
+
+
 def resolve_base_model(name: str, role: str = "teacher") -> str:
     """Map 'default'/'tiny' (optionally 'tiny-student') to a built folder; other names pass through."""
     base, _, suffix = name.partition("-")

@@ -159,14 +159,16 @@ def make_random_model(path: str | Path, shape: str = "llama-134m", chat: str | N
         shape: a key of SHAPES.
         chat: its tokenizer's chat template (CHAT_TEMPLATES key), or None.
         dtype: the dtype the weights are stored in ("bfloat16", "float32").
-        texts: tokenizer training texts (DEFAULT_TEXTS; the vocabulary is padded to the shape's size).
+        texts: tokenizer training texts; by default the English prose that ships in tasks/ (the
+            bundled suites' documents and held-out texts), so text splits into about as many
+            tokens as a real tokenizer makes of it. The embedding keeps the shape's vocabulary size.
     """
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     hidden, layers, heads, kv_heads, ffn, vocab, context, family = SHAPES[shape]
     path = Path(path)
-    make_tiny_tokenizer(path, texts, vocab_size=min(vocab, 2048), chat=chat)
+    make_tiny_tokenizer(path, texts or _shipped_prose(), vocab_size=min(vocab, 8000), chat=chat)
     tok = AutoTokenizer.from_pretrained(str(path))
     config = AutoConfig.for_model(family, vocab_size=vocab, hidden_size=hidden, intermediate_size=ffn,
                                   num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv_heads,
@@ -179,3 +181,10 @@ def make_random_model(path: str | Path, shape: str = "llama-134m", chat: str | N
     torch.random.set_rng_state(generator_state)
     model.save_pretrained(str(path), safe_serialization=True)
     return path
+
+
+def _shipped_prose() -> list[str]:
+    """English text that ships with the project: the bundled suites' docs and held-out texts."""
+    from rightfit import REPO_ROOT
+    files = sorted((REPO_ROOT / "tasks").glob("*-en/docs/*")) + sorted((REPO_ROOT / "tasks").glob("*-en/**/*.txt"))
+    return [f.read_text(encoding="utf-8") for f in files if f.is_file()] or list(DEFAULT_TEXTS)

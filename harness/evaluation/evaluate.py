@@ -80,12 +80,17 @@ def _cap(rows: list[dict], cfg: Any) -> list[dict]:
 
 
 def answer_all(candidate: Any, questions: list[str], cfg: Any) -> list[dict]:
-    """Answers in batches of cfg.decode.batch_size."""
-    out: list[dict] = []
-    size = cfg.decode.batch_size
-    for i in range(0, len(questions), size):
-        out += candidate.answer(questions[i:i + size], cfg.decode)
-    return out
+    """Answers in batches of cfg.decode.batch_size; under a launcher each process answers its share
+    of the questions and all get every answer back (harness.modeling.distributed.shard_map)."""
+    from harness.modeling.distributed import rank, shard_map
+
+    def answer(share: list[str]) -> list[dict]:
+        out: list[dict] = []
+        size = cfg.decode.batch_size
+        for i in range(0, len(share), size):
+            out += [{**a, "process": rank()} for a in candidate.answer(share[i:i + size], cfg.decode)]
+        return out
+    return shard_map(answer, questions)
 
 
 def score_part(candidate: Any, rows: list[dict], part: str, suite: Any, cfg: Any) -> list[dict]:
@@ -109,7 +114,8 @@ def score_part(candidate: Any, rows: list[dict], part: str, suite: Any, cfg: Any
             "sources": list(ans.get("sources", [])), "scores": scores, "seconds": float(ans["seconds"]),
             "retrieval_seconds": float(ans.get("retrieval_seconds", 0.0)),
             "prompt_tokens": int(ans.get("prompt_tokens", 0)), "generated_tokens": int(ans.get("generated_tokens", 0)),
-            "context_truncated": int(ans.get("context_truncated", 0)), "prompt": str(ans.get("prompt", ""))})
+            "context_truncated": int(ans.get("context_truncated", 0)), "prompt": str(ans.get("prompt", "")),
+            "process": int(ans.get("process", 0))})
     if suite.answers == "free" and examples:  # a free-form reply is also judged by meaning
         for e, sim in zip(examples, semantic_similarity([e["content"] for e in examples],
                                                          [[e["reference"], *e["aliases"]] for e in examples])):
@@ -197,7 +203,7 @@ def ppl_metric(model: Any, tokenizer: Any, text: str | None, missing: str, cfg: 
         return na("candidate exposes no language model", False)
     max_length = getattr(cfg.eval, "ppl_max_length", 0) or None
     res = perplexity(model, tokenizer, text, max_length=max_length, stride=cfg.eval.ppl_stride,
-                     batch_size=cfg.decode.batch_size)
+                     batch_size=cfg.decode.batch_size, memory_gb=cfg.eval.memory_gb)
     if not res.tokens:
         return na("text has no tokens", False)
     nll = np.array([w[0] for w in res.windows])
@@ -228,7 +234,7 @@ def mc_examples(model: Any, tokenizer: Any, probes: list[dict], cfg: Any, prompt
     from harness.modeling.score import loglikelihoods
     rows = [r for r in probes if r.get("choices") and r["answer"] in r["choices"]]
     pairs = [(prompter.render(r["question"]), prompter.continuation(c)) for r in rows for c in choice_texts(r)]
-    scores = iter(loglikelihoods(model, tokenizer, pairs, batch_size=cfg.decode.batch_size))
+    scores = iter(loglikelihoods(model, tokenizer, pairs, batch_size=cfg.decode.batch_size, memory_gb=cfg.eval.memory_gb))
     out = []
     for row in rows:
         logps = [next(scores)[0] for _ in row["choices"]]

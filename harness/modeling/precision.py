@@ -2,9 +2,11 @@
 
 ``dtype`` (how weights are loaded: the frozen base of LoRA/QLoRA, every candidate at evaluation):
 
-- ``auto``: the model's own dtype (config.json's torch_dtype) on a GPU that computes it, float32
-  on a CPU. Some CPUs have bf16 kernels (avx512_bf16, AMX) and others do not: bf16 on one and fp32
-  on the other give two numbers for one run, so a CPU run is fp32 unless asked otherwise.
+- ``auto``: the model's own dtype (config.json's torch_dtype) where the device computes it
+  natively, float32 where it does not: a bf16 model runs in bf16 on a GPU with bf16 and on a CPU
+  with bf16 kernels (avx512_bf16, AMX), in fp32 on other CPUs; fp16 only on a GPU. A float32
+  model (the self-built ones) is float32 everywhere, so its runs give the same numbers on any CPU.
+  The record of every candidate states the dtype it ran in.
 - ``float32``, ``bfloat16``, ``float16``: that dtype (bf16/fp16 refused on a device without it).
 
 ``train.precision`` (how weights train):
@@ -73,11 +75,11 @@ def load_dtype(setting: str, model_dtype: str | None) -> str:
         UserError: bfloat16/float16 asked for where the device cannot compute it.
     """
     if setting == "auto":
-        if not cuda():
-            return "float32"
-        if model_dtype == "bfloat16" and not bf16_kernels():
-            return "float16"
-        return model_dtype if model_dtype in ("bfloat16", "float16") else "float32"
+        if model_dtype == "bfloat16" and bf16_kernels():
+            return "bfloat16"
+        if model_dtype in ("float16", "bfloat16") and cuda():
+            return "float16" if model_dtype == "float16" or not bf16_kernels() else "bfloat16"
+        return "float32"
     if setting == "bfloat16" and not bf16_kernels():
         device = "GPU" if cuda() else "CPU"
         raise UserError(f"field 'dtype' is bfloat16 but this {device} has no bf16 kernels; set dtype=auto or "

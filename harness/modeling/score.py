@@ -59,13 +59,20 @@ def rolling_windows(n_tokens: int, max_length: int, stride: int) -> list[tuple[i
     return windows
 
 
+LOGIT_ROWS = 512  # positions whose log-softmax is taken at once: (512, vocab) fp32, 64 MB at a 32k vocabulary
+
+
 def _window_nll(model: Any, batch: list[tuple[list[int], int]], pad_id: int) -> list[tuple[float, int]]:
     """Summed NLL of the last n targets of each window ``ids``, in one padded forward pass.
 
-    The model reads ``ids[:-1]`` and is scored on ``ids[1:]``.
+    The model reads ``ids[:-1]`` and is scored on ``ids[1:]``. Logits are computed at the scored
+    positions only (transformers' ``logits_to_keep`` with a boolean mask: (scored, vocab) instead
+    of (batch, width, vocab)), and their log-softmax in blocks of LOGIT_ROWS, so no full
+    (batch, width, vocab) float32 tensor ever exists.
     """
     import torch
 
+    from harness.modeling.train import accepts_logits_to_keep
     width = max(len(ids) for ids, _ in batch) - 1
     input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(batch), width), dtype=torch.long)
@@ -75,17 +82,56 @@ def _window_nll(model: Any, batch: list[tuple[list[int], int]], pad_id: int) -> 
         input_ids[row, :n] = torch.tensor(ids[:-1])
         mask[row, :n] = 1
         target[row, n - n_targets:n] = torch.tensor(ids[len(ids) - n_targets:])
+    scored = target != -100                                   # (batch, width)
+    device = next(model.parameters()).device
     with torch.inference_mode():
-        logits = model(input_ids=input_ids, attention_mask=mask).logits.float()  # (batch, width, vocab)
-    logp = torch.log_softmax(logits, dim=-1)
-    picked = logp.gather(-1, target.clamp(min=0).unsqueeze(-1)).squeeze(-1)  # (batch, width)
-    scored = target != -100
-    nll = -(picked * scored).sum(dim=1)
-    return [(float(nll[r]), int(scored[r].sum())) for r in range(len(batch))]
+        if accepts_logits_to_keep(model):
+            logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device),
+                           logits_to_keep=scored.to(device)).logits    # (scored, vocab), row-major
+        else:  # a model without logits_to_keep (remote code): all positions, then the scored ones
+            logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits[scored.to(device)]
+        wanted = target[scored].to(device)                     # (scored,)
+        picked = torch.empty(len(wanted), dtype=torch.float32, device=device)
+        for i in range(0, len(wanted), LOGIT_ROWS):
+            block = logits[i:i + LOGIT_ROWS].float()           # (<= LOGIT_ROWS, vocab)
+            picked[i:i + LOGIT_ROWS] = block.gather(-1, wanted[i:i + LOGIT_ROWS, None])[:, 0] - block.logsumexp(-1)
+    per_row = torch.zeros(len(batch), dtype=torch.float64)
+    per_row.index_add_(0, scored.nonzero()[:, 0], picked.double().cpu())
+    return [(float(-per_row[r]), int(scored[r].sum())) for r in range(len(batch))]
+
+
+def token_batches(jobs: list[tuple[list[int], int]], max_tokens: int, max_rows: int) -> list[list[int]]:
+    """Indices of `jobs` (longest first) in batches of at most `max_rows` rows and `max_tokens`
+    padded tokens (rows x the longest): the memory of a forward pass grows with its tokens."""
+    order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][0]))
+    out: list[list[int]] = []
+    for i in order:
+        if out and len(out[-1]) < max_rows and len(jobs[out[-1][0]][0]) * (len(out[-1]) + 1) <= max_tokens:
+            out[-1].append(i)
+        else:
+            out.append([i])
+    return out
+
+
+def batch_tokens(model: Any, memory_gb: float) -> int:
+    """Tokens a scoring forward pass may hold within `memory_gb` of activations.
+
+    Without gradients a layer's working set is its input, the attention's q/k/v/output and the
+    MLP's up/gate/down intermediates: about (6 * hidden + 3 * intermediate) values per token in
+    the model's dtype (attention itself is SDPA, without a seq x seq matrix); doubled for what
+    the allocator keeps between layers.
+    """
+    cfg = getattr(model, "config", None)
+    hidden = int(getattr(cfg, "hidden_size", 0) or 1024)
+    ffn = int(getattr(cfg, "intermediate_size", 0) or 4 * hidden)
+    width = next(model.parameters()).element_size()
+    per_token = 2 * (6 * hidden + 3 * ffn) * max(width, 2)
+    return max(256, int(memory_gb * 1e9 // per_token))
 
 
 def perplexity(model: Any, tokenizer: Any, texts: str | Sequence[str], *, max_length: int | None = None,
-               stride: int | None = None, batch_size: int = 8, add_prefix: bool = True) -> PerplexityResult:
+               stride: int | None = None, batch_size: int = 8, add_prefix: bool = True,
+               memory_gb: float = 1.0) -> PerplexityResult:
     """Token-weighted perplexity of `texts` with rolling windows.
 
     Args:
@@ -95,8 +141,9 @@ def perplexity(model: Any, tokenizer: Any, texts: str | Sequence[str], *, max_le
         max_length: tokens the model reads per window; the model's context by default.
         stride: tokens predicted per window after the first; ``max_length`` (disjoint windows,
             lm-eval's convention) by default. Smaller = more context per token, more compute.
-        batch_size: windows per forward pass.
+        batch_size: windows per forward pass at most.
         add_prefix: put BOS (else EOS) in front so that the first token is scored too.
+        memory_gb: activation memory a forward pass may take (fewer windows per pass when long).
 
     Returns:
         PerplexityResult (ppl is nan when nothing could be scored).
@@ -114,15 +161,13 @@ def perplexity(model: Any, tokenizer: Any, texts: str | Sequence[str], *, max_le
         jobs += [(ids[b:e], n) for b, e, n in rolling_windows(len(ids), max_length, stride)]
     # Longest first: windows of similar length share a batch, less padding.
     jobs.sort(key=lambda j: -len(j[0]))
-    windows: list[tuple[float, int]] = []
-    for i in range(0, len(jobs), batch_size):
-        windows += _window_nll(model, jobs[i:i + batch_size], pad_id)
+    windows = _nll_of(model, jobs, pad_id, batch_size, memory_gb)
     nll, tokens = sum(w[0] for w in windows), sum(w[1] for w in windows)
     return PerplexityResult(math.exp(nll / tokens) if tokens else float("nan"), nll, tokens, windows)
 
 
 def loglikelihoods(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, str]], *, batch_size: int = 8,
-                   max_length: int | None = None) -> list[tuple[float, int]]:
+                   max_length: int | None = None, memory_gb: float = 1.0) -> list[tuple[float, int]]:
     """Log-likelihood of each continuation given its context: [(sum log p, continuation tokens)].
 
     The continuation's tokens are those of ``context + continuation`` beyond the context's
@@ -146,12 +191,20 @@ def loglikelihoods(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, str]],
             common += 1
         common = max(1, min(common, len(whole) - 1))
         jobs.append((whole[-(max_length + 1):], min(len(whole) - common, max_length)))
-    order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][0]))
+    return [(-nll, n) for nll, n in _nll_of(model, jobs, pad_id, batch_size, memory_gb)]
+
+
+def _nll_of(model: Any, jobs: list[tuple[list[int], int]], pad_id: int, batch_size: int,
+            memory_gb: float) -> list[tuple[float, int]]:
+    """(summed NLL, scored tokens) of every job, in the jobs' order; under a launcher each process
+    scores its share of the batches."""
+    from harness.modeling.distributed import shard_map
+    batches = token_batches(jobs, batch_tokens(model, memory_gb), batch_size)
+    scored = shard_map(lambda share: [_window_nll(model, [jobs[i] for i in b], pad_id) for b in share], batches)
     out: list[tuple[float, int]] = [(0.0, 0)] * len(jobs)
-    for i in range(0, len(order), batch_size):
-        chunk = order[i:i + batch_size]
-        for j, (nll, n) in zip(chunk, _window_nll(model, [jobs[k] for k in chunk], pad_id)):
-            out[j] = (-nll, n)
+    for batch, results in zip(batches, scored):
+        for i, result in zip(batch, results):
+            out[i] = result
     return out
 
 

@@ -283,8 +283,8 @@ def train(model: Any, tokenizer: Any, examples: list[dict], heldout: list[dict],
         save_strategy="steps" if cfg.checkpoint_every > 0 else "no", save_steps=max(1, cfg.checkpoint_every),
         save_total_limit=2, report_to="none", seed=seed, data_seed=seed, use_cpu=not torch.cuda.is_available(),
         bf16=precision == "mixed", dataloader_num_workers=0, disable_tqdm=True,
-        gradient_checkpointing=bool(cfg.gradient_checkpointing),
-        gradient_checkpointing_kwargs={"use_reentrant": False} if cfg.gradient_checkpointing else None,
+        activation_checkpointing=bool(cfg.gradient_checkpointing),
+        activation_checkpointing_kwargs={"use_reentrant": False} if cfg.gradient_checkpointing else None,
         remove_unused_columns=False, max_grad_norm=1.0)
     trainer = _trainer_class()(model=model, args=args, train_dataset=_Ordered(examples, order),
                                eval_dataset=heldout or None, data_collator=collate(tokenizer.pad_token_id))
@@ -305,7 +305,8 @@ def train(model: Any, tokenizer: Any, examples: list[dict], heldout: list[dict],
     distributed.barrier()  # every process is past its last checkpoint write
     if distributed.is_main():
         shutil.rmtree(ckpt_dir, ignore_errors=True)
-    return TrainLog(steps=steps, precision=precision,
+    return TrainLog(steps=steps, precision=precision, lr=float(lr),
+                    epochs=None if isinstance(cfg.epochs, str) else float(cfg.epochs),
                     train_loss=[[h["step"], round(float(h["loss"]), 6)] for h in history if "loss" in h],
                     eval_loss=[[h["step"], round(float(h["eval_loss"]), 6)] for h in history if "eval_loss" in h],
                     resumed_from_step=int(resume.name.split("-")[-1]) if resume else None)
