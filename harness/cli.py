@@ -164,6 +164,7 @@ BENCHMARKS = {  # name -> script under bench/ (each writes bench/results/<name>.
     "retrieval": "retrieval.py",
     "rerun": "rerun.py",
     "base_build": "base_build.py",
+    "eval_scaling": "eval_scaling.py",
 }
 
 
