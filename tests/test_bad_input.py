@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -537,3 +538,22 @@ def test_disk_full_while_training_is_one_sentence_and_leaves_no_run(tmp_path, mo
     assert "Traceback" not in result.stdout + result.stderr
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
     assert not [p for p in (tmp_path / "cache" / "full").iterdir() if not p.name.endswith(".partial")]
+
+
+def test_writing_to_a_device_streams_into_it_and_a_folder_is_refused(tmp_path):
+    """An output path that is /dev/null or a pipe is written through, never renamed over (as root a
+    rename would turn /dev/null into a plain file); a folder gets one sentence."""
+    import stat
+
+    from rightfit.errors import UserError
+    from rightfit.files import atomic_write
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    atomic_write(fifo, "through the pipe")
+    assert os.read(reader, 100) == b"through the pipe" and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    os.close(reader)
+    atomic_write("/dev/null", "discarded")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    with pytest.raises(UserError, match="is a folder or a special file"):
+        atomic_write(tmp_path, "x")
