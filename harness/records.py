@@ -82,7 +82,8 @@ class ArtifactInfo(TypedDict, total=False):
     trainable_params: int
     total_params: int
     build_seconds: float
-    peak_memory_mb: float
+    peak_memory_mb: float    # the build's own peak: memory["added_mb"]
+    memory: dict | None      # harness.modeling.memory.Window result of the build {start_mb, peak_mb, added_mb}
 
 
 class TrainLog(TypedDict, total=False):
@@ -105,6 +106,7 @@ class CandidateRecord(TypedDict, total=False):
     suite: dict[str, Any]    # {"name", "version", "language"}
     technique_config: dict[str, Any]
     precision: dict[str, Any]     # {"dtype": weights at evaluation, "train": "fp32"|"mixed"|"bf16"|None}
+    memory: dict[str, Any]        # {"build"|"eval": {"estimate": ..., "measured": {start_mb, peak_mb, added_mb}}}
     artifact: ArtifactInfo
     train: TrainLog
     metrics: dict[str, MetricValue]

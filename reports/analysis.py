@@ -319,6 +319,26 @@ def appendix(run: dict, records: list[dict]) -> dict:
                          "suite": (r.get("suite") or {}).get("name", "")} for r in records]}
 
 
+def memory_rows(records: list[dict], lang: str) -> dict:
+    """Estimate vs measured peak memory per candidate and phase (records without it are skipped)."""
+    s = strings(lang)
+    rows, device = [], "cpu"
+    for r in records:
+        for phase, both in ((r.get("memory") or {}).items()):
+            if not both or not both.get("estimate"):
+                continue
+            est, got = both["estimate"], both.get("measured") or {}
+            device = est.get("device", device)
+            est_gb = est["peak_gb"]
+            got_gb = got["added_mb"] * 2**20 / 1e9 if "added_mb" in got else None
+            batch = est.get("batch")
+            rows.append({"candidate": r["candidate"], "phase": s[f"phase_{phase}"],
+                         "estimated": f"{est_gb:.2f} GB", "measured": "–" if got_gb is None else f"{got_gb:.2f} GB",
+                         "ratio": "–" if not got_gb or not est_gb else f"{got_gb / est_gb:.2f}",
+                         "detail": s["memory_batch"].format(**batch, precision=est.get("precision", "")) if batch else ""})
+    return {"rows": rows, "note": s["memory_note"].format(what=s["memory_cuda" if device == "cuda" else "memory_rss"])}
+
+
 def analyse(run: dict, lang: str = "en") -> dict:
     """Everything the template needs, from a run loaded by harness.records.load_run."""
     records = check_records(run)
@@ -344,4 +364,4 @@ def analyse(run: dict, lang: str = "en") -> dict:
             "literature": lit, "notes": {sec: [x for x in lit if x["section"] == sec]
                                          for sec in {x["section"] for x in lit}},
             "ab": ab_rows(records, order), "risks": risk_rows, "other_caveats": other_caveats, "checks": required,
-            "appendix": appendix(run, records)}
+            "appendix": appendix(run, records), "memory": memory_rows(records, lang)}

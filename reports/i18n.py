@@ -101,6 +101,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "verdict_consistent": "consistent", "verdict_differs": "differs",
         "verdict_inconclusive": "not significant", "verdict_unmeasured": "not measured",
         "appendix": "Appendix: how to reproduce", "reproduce": "Reproduce this run and this report",
+        "memory_title": "Memory: estimated before the run, measured during it",
+        "memory_note": "The estimate is the one the --max-memory guard checked before anything loaded (weights, "
+                       "gradients, optimizer states, activations of the largest batch, in the precision the run "
+                       "used); measured is the peak the phase added to the process ({what}).",
+        "memory_rss": "resident memory on this CPU", "memory_cuda": "CUDA allocations",
+        "phase_build": "build", "phase_eval": "evaluation", "estimated": "Estimated",
+        "ratio": "measured / estimated", "memory_batch": "{rows} × {width} tokens, {precision}",
         "config": "Resolved configuration", "environment": "Environment", "seeds": "Seeds",
         "versions": "Versions", "records": "Records", "generated": "Report generated {date} from the run "
                                                                    "records only; nothing was re-run.",
@@ -173,6 +180,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "lit_source": "文献数据随每条结论注明出处；每条结论都与本次运行的数据对照，并在有配对检验时给出 p 值。",
         "verdict_consistent": "一致", "verdict_differs": "不一致", "verdict_inconclusive": "不显著", "verdict_unmeasured": "未测量",
         "appendix": "附录：如何复现", "reproduce": "复现本次运行和本报告",
+        "memory_title": "内存：运行前的估算与运行中的实测",
+        "memory_note": "估算即 --max-memory 检查在加载任何内容之前使用的数字（权重、梯度、优化器状态、最大批次的激活，"
+                       "按本次运行的精度计算）；实测是该阶段在进程中新增的峰值（{what}）。",
+        "memory_rss": "本机 CPU 的常驻内存", "memory_cuda": "CUDA 显存分配",
+        "phase_build": "构建", "phase_eval": "评估", "estimated": "估算",
+        "ratio": "实测 / 估算", "memory_batch": "{rows} × {width} 个词元，{precision}",
         "config": "解析后的配置", "environment": "环境", "seeds": "随机种子", "versions": "版本",
         "records": "记录", "generated": "报告生成于 {date}，仅根据运行记录渲染，未重新运行任何内容。",
         "n_a": "n/a", "yes": "是", "no": "否", "runner_up": "第二名", "list_sep": "；", "sentence_sep": "",

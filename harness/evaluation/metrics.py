@@ -359,7 +359,8 @@ for _name, _hib, _agg, _needs, _label, _kind, _help in [
     ("build_seconds", False, "single", "artifact", ("Build time", "构建时间"), "seconds_long",
      "Wall time to build the artifact (s)."),
     ("peak_memory_mb", False, "single", "artifact", ("Peak memory", "峰值内存"), "mb",
-     "Peak memory while building (MB)."),
+     "Memory the build took at its peak, above what the process held when it began (MB): resident "
+     "set on a CPU, CUDA allocations on a GPU."),
     ("trainable_params", False, "single", "artifact", ("Trainable parameters", "可训练参数"), "count",
      "Parameters the technique trains."),
     ("size_bytes", False, "single", "artifact", ("Artifact size", "产物大小"), "bytes", "Size of the artifact on disk."),
