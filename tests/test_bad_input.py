@@ -137,6 +137,19 @@ for _flag, _value in (("--model-size", "0"), ("--model-size", "-3"), ("--model-s
     case(f"advise-option{_flag}={_value}", _flag)(lambda d, f=_flag, v=_value: ["advise", str(ANSWERS), f, v])
 
 
+@case("agree-no-run", "not a run directory")
+def _(d):
+    (d / "empty").mkdir()
+    return ["agree", str(d / "empty"), str(ANSWERS)]
+
+
+@case("agree-bad-answers", "answers.yaml:1: question 'deployment'")
+def _(d):
+    (d / "run" / "records").mkdir(parents=True)
+    (d / "run" / "records" / "rag.json").write_text('{"candidate": "rag", "metrics": {}}')
+    return ["agree", str(d / "run"), str(write(d, "answers.yaml", "deployment: moon\n"))]
+
+
 @case("advise-disk-full", "the disk is full", enospc=True)
 def _(d):
     return ["advise", str(ANSWERS), "-o", str(d / "plan.yaml")]
@@ -488,7 +501,7 @@ def tree(folder: Path) -> dict[str, str]:
 def test_the_corpus_covers_every_command():
     assert len(CASES) >= 150 and len({c.id for c in CASES}) == len(CASES)
     for prefix in ("advise-", "ask-", "suites-show-", "suites-validate-", "suites-new-", "run-override-", "run-id-",
-                   "run-option", "run-config-", "run-plan-", "run-model-", "report-", "base-", "bench-"):
+                   "run-option", "run-config-", "run-plan-", "run-model-", "report-", "agree-", "base-", "bench-"):
         assert any(c.id.startswith(prefix) for c in CASES), prefix
 
 
