@@ -83,3 +83,9 @@ def test_derived_fits_follow_the_estimate():
     f_small, f_big = evaluate(small)["facts"], evaluate(big)["facts"]
     assert (f_small["fits_lora"], f_small["fits_qlora"], f_small["fits_full"]) == (True, True, False)
     assert (f_big["fits_lora"], f_big["fits_qlora"]) == (False, True)
+
+
+def test_house_style_weighs_only_when_the_answers_ask_for_it():
+    for need, weighted in ((1, False), (2, False), (3, True), (5, True)):
+        priorities = evaluate(complete({"style_need": need})[0])["priorities"]
+        assert (priorities["style"] > 0) is weighted, (need, priorities)
