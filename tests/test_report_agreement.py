@@ -51,9 +51,24 @@ def test_each_questionnaire_scored_under_its_own_priorities(tmp_path):
     assert (legal["pick"], legal["winner"], legal["agree"]) == ("lora", "rag", False)
     assert legal["why"].startswith("lora does not answer well enough: test.em 0.06 < floor 0.87 (rag 0.97)")
     assert "trained facts 0.08, facts only in the documents 0.04" in legal["why"]
+    # the phone's 4 GB hold none of the run's candidates (a 7B base) and the student was not built
     phone = rows["phone-offline"]
-    assert phone["pick"] == "distill" and phone["agree"] is None and phone["why"] == "distill was not built in this run"
-    assert (table["agreed"], table["compared"], table["not_built"]) == (1, 2, 1)
+    assert (phone["pick"], phone["agree"], phone["status"], phone["winner"]) == ("distill", None, "no_contest", None)
+    assert phone["why"] == "distill was not built in this run, and nothing in the run can be built for it"
+    assert (table["agreed"], table["compared"], table["no_contest"]) == (1, 2, 1)
+
+
+def test_only_what_the_project_can_build_competes(tmp_path):
+    nothing = tmp_path / "nothing.yaml"     # no documents, no pairs, no budget: only the prompt can be built
+    nothing.write_text("data: none\ntraining_budget: none\n")
+    big = tmp_path / "big.yaml"             # a 70B model on a 24 GB GPU: LoRA does not fit it
+    big.write_text("model_size_b: 70\ngpu_gb: 24\ndata: pairs\nknowledge_change: weekly\n")
+    table = json.loads(_agree(str(_run(tmp_path)), str(nothing), str(big), "--json").output)
+    rows = {r["questionnaire"]: r for r in table["rows"]}
+    assert rows["nothing"]["buildable"] == ["prompt"] and rows["nothing"]["status"] == "no_contest"
+    assert rows["nothing"]["agree"] is None and "rag scores higher but cannot be built for it" in rows["nothing"]["why"]
+    assert rows["big"]["buildable"] == ["prompt", "rag"] and rows["big"]["winner"] == "rag"
+    assert (table["compared"], table["no_contest"]) == (1, 1)
 
 
 def test_the_table_prints_as_markdown_and_defaults_to_every_example(tmp_path):
@@ -64,4 +79,5 @@ def test_the_table_prints_as_markdown_and_defaults_to_every_example(tmp_path):
     assert lines[2] == "| questionnaire | advisor's pick | measured winner | agree? | why (measured) |"
     assert len([x for x in lines if x.startswith("| ") and not x.startswith("| questionnaire")]) == \
         len(list(EXAMPLES.glob("*.yaml"))) >= 14
-    assert "| no-gpu-no-data | prompt | rag | no | prompt does not answer well enough" in result.output
+    assert "| no-gpu-no-data | prompt | prompt | no contest | only prompt in the run can be built for it; rag " \
+        "scores higher but cannot be built for it |" in result.output
