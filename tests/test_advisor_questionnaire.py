@@ -42,3 +42,18 @@ def test_ask_shows_the_whole_label(tmp_path):
     assert "documents only (manuals, policies, wiki)" in out
     zh = CliRunner().invoke(main, ["ask", "--lang", "zh", "-o", str(tmp_path / "b.yaml")], input="\n" * n).output
     assert "1,000 万以下" in zh and "1,000 以下" in zh
+
+
+def test_ask_skips_the_device_question_unless_the_model_runs_on_a_device(tmp_path):
+    import yaml
+    questions = list(load_questionnaire())
+    n = len(questions)
+    cloud = CliRunner().invoke(main, ["ask", "-o", str(tmp_path / "c.yaml")], input="\n" * n)
+    assert cloud.exit_code == 0 and "device_memory_gb [" not in cloud.output
+    # every default, but deployment (question k) answered "edge" and then 0.5 GB on the device
+    k = questions.index("deployment")
+    edge = CliRunner().invoke(main, ["ask", "-o", str(tmp_path / "e.yaml")],
+                              input="\n" * k + "edge\n0.5\n" + "\n" * n)
+    assert edge.exit_code == 0 and "device_memory_gb [" in edge.output
+    answers = yaml.safe_load((tmp_path / "e.yaml").read_text(encoding="utf-8"))
+    assert answers["deployment"] == "edge" and answers["device_memory_gb"] == 0.5
