@@ -58,7 +58,7 @@ def run(config, overrides, plan_path, suite, candidates, base_model, seeds, run_
         data, _ = load_yaml(plan_path)
         plan = Plan.from_dict(data, plan_path)
         plan_text = Path(plan_path).read_text(encoding="utf-8")
-        base["candidates"] = list(plan.candidates)
+        base = plan_base(plan)
     flags = {"suite": suite, "candidates": candidates, "base_model": base_model, "seeds": seeds,
              "max_memory_gb": max_memory, "trust_remote_code": trust_remote_code or None}
     extra = [f"{k}={v}" for k, v in flags.items() if v is not None]
@@ -100,6 +100,16 @@ def run(config, overrides, plan_path, suite, candidates, base_model, seeds, run_
     click.echo(f"run records written to {rd.path}/records/")
     for line in summary_table(records, accuracy):
         click.echo(line)
+
+
+def plan_base(plan) -> dict:
+    """What a plan sets in the run config, under the config file and `key=value` overrides: its
+    candidates, and the settings its memory estimate assumed (train.precision,
+    train.gradient_checkpointing), so the run builds the variant that was estimated."""
+    from harness.config import apply_overrides
+    base = apply_overrides({}, [f"{key}={str(value).lower() if isinstance(value, bool) else value}"
+                                for key, value in plan.settings.items()])
+    return {**base, "candidates": list(plan.candidates)}
 
 
 # Summary columns: (record key with {acc} for the suite's accuracy metric, header); a column is

@@ -105,11 +105,39 @@ def table(records: list[dict], scores: dict, order: list[str], lang: str, accura
             "extra": [{**col(m), "cells": [row["extra_cells"][j] for row in rows]} for j, m in enumerate(extra)]}
 
 
-def summary(run: dict, records: list[dict], scores: dict, order: list[str], lang: str) -> dict:
+def quality_margin(run: dict) -> float:
+    """The plan's quality margin (how far below the best accuracy a candidate may still win), or the default."""
+    margin = ((run.get("run") or {}).get("advice") or {}).get("quality_margin")
+    ok = isinstance(margin, (int, float)) and not isinstance(margin, bool) and 0 <= margin <= 1
+    return float(margin) if ok else scoring.DEFAULT_MARGIN
+
+
+def floor_sentences(floor: dict, lang: str) -> list[str]:
+    """The quality floor in a sentence, and who falls below it with their numbers."""
+    s = strings(lang)
+    metric = floor["metric"]
+    if metric is None:
+        return [s["latency_rule_text"]]
+    label = metric_label(metric, lang)
+    if lang == "en" and not label[1:2].isupper():
+        label = label[0].lower() + label[1:]  # "its exact match", but "its EM"
+    out = [s["floor_text"].format(metric=label, margin=f"{floor['margin']:.2f}",
+                                  best=floor["best_candidate"], best_value=fmt(metric, floor["best"]),
+                                  floor=fmt(metric, max(floor["floor"], 0.0))) + s["sentence_sep"]
+           + s["latency_rule_text"]]
+    if floor["below"]:
+        out.append(s["below_floor_text"].format(candidates=s["list_sep"].join(
+            f"{c} ({fmt(metric, floor['values'][c], s['n_a'])})" for c in floor["below"])))
+    return out
+
+
+def summary(run: dict, records: list[dict], scores: dict, order: list[str], lang: str,
+            floor: dict | None = None) -> dict:
     s = strings(lang)
     info = run.get("run") or {}
     plan = info.get("advice") or {}
-    agree = scoring.agreement(records, plan or None, scores, order)
+    floor = floor or scoring.quality_floor(records, quality_margin(run), accuracy_of(run))
+    agree = scoring.agreement(records, plan or None, scores, order, floor["below"])
     total = scores["total"]
     sentences = []
 
@@ -125,6 +153,11 @@ def summary(run: dict, records: list[dict], scores: dict, order: list[str], lang
         pick = agree["pick"]
         sentences.append(s["disagree_text"].format(pick=pick, winner=winner, w_score=sc(winner),
                                                    p_score=sc(pick)))
+        if agree["pick_below_floor"]:
+            m = floor["metric"]
+            sentences.append(s["pick_below_floor_text"].format(
+                pick=pick, metric=metric_label(m, lang), value=fmt(m, floor["values"][pick], s["n_a"]),
+                floor=fmt(m, max(floor["floor"], 0.0))))
 
         def describe(items):
             return s["list_sep"].join(
@@ -144,6 +177,7 @@ def summary(run: dict, records: list[dict], scores: dict, order: list[str], lang
                                                        score=sc(winner)))
     else:
         sentences.append(s["no_plan_text"].format(winner=winner, score=sc(winner)))
+    sentences += floor_sentences(floor, lang)
     ranking = plan.get("ranking") or []
     top = ranking[0] if ranking else {}
     stated = priorities_of(run)
@@ -153,7 +187,7 @@ def summary(run: dict, records: list[dict], scores: dict, order: list[str], lang
                    "measured": p in scores["metrics"]}
                   for p, w in stated.items()]
     answers = plan.get("answers") or {}
-    return {"status": status, "agree": agree, "sentences": sentences, "winner": winner,
+    return {"status": status, "agree": agree, "sentences": sentences, "winner": winner, "floor": floor,
             "winner_technique": next(r["technique"] for r in records if r["candidate"] == winner),
             "winner_score": total[winner], "pick": top.get("technique"), "pick_score": top.get("score"),
             "pick_reasons": _in_language(top.get("reasons"), lang),
@@ -345,7 +379,9 @@ def analyse(run: dict, lang: str = "en") -> dict:
     plan = (run.get("run") or {}).get("advice") or {}
     scores = scoring.weighted_scores(records, priorities_of(run), accuracy_of(run))
     advisor_order = [str(x.get("technique")) for x in plan.get("ranking") or [] if isinstance(x, dict)]
-    order = scoring.ranking(scores["total"], advisor_order, {r["candidate"]: r["technique"] for r in records})
+    floor = scoring.quality_floor(records, quality_margin(run), accuracy_of(run))
+    order = scoring.ranking(scores["total"], advisor_order, {r["candidate"]: r["technique"] for r in records},
+                            floor["below"])
     colors = charts.colour_map(sorted(r["candidate"] for r in records))
     accuracy = accuracy_of(run)
     tbl = table(records, scores, order, lang, accuracy)
@@ -359,7 +395,7 @@ def analyse(run: dict, lang: str = "en") -> dict:
             "created": (run.get("env") or {}).get("created") or first.get("created", ""),
             "colors": colors, "scores": scores, "order": order,
             "techniques": {r["candidate"]: r["technique"] for r in records},
-            "summary": summary(run, records, scores, order, lang), "table": tbl,
+            "summary": summary(run, records, scores, order, lang, floor), "table": tbl,
             "charts": build_charts(records, order, colors, [c["name"] for c in tbl["cols"]], lang, accuracy),
             "literature": lit, "notes": {sec: [x for x in lit if x["section"] == sec]
                                          for sec in {x["section"] for x in lit}},

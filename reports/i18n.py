@@ -24,12 +24,23 @@ STRINGS: dict[str, dict[str, str]] = {
                            "higher-is-better flag. Proportions (accuracy, style, traceability, leak rate) keep "
                            "their value (1 − value when lower is better); a change such as forgetting Δ counts as "
                            "1 + Δ; latency, perplexity, build time and memory count as a ratio to the best "
-                           "measured value (twice as slow = 0.5). A priority's score is the mean of its metrics; "
+                           "measured value (twice as slow = 0.5; latency per generated token, so a short answer is "
+                           "not mistaken for a fast model). A priority's score is the mean of its metrics; "
                            "the weighted score is the weight-averaged priority score. Priorities without any "
                            "measurement in this run are left out and the weights renormalised. Where a metric "
                            "does not apply (n/a) the candidate gets 0 for traceability (it cites nothing) and 1 "
-                           "for privacy and forgetting (it trains on nothing).",
+                           "for privacy and forgetting (it trains on nothing). Before any of this, a candidate must "
+                           "answer well enough: its accuracy on the suite's test questions (or the upper end of its 95% "
+                           "interval) within the plan's margin of the best candidate's; one below that floor is ranked "
+                           "after every one above it.",
         "priority_metrics": "metrics used", "not_measured": "not measured in this run",
+        "floor_text": "A candidate counts only if its {metric} is within {margin} of the best ({best}, {best_value}): "
+                      "below {floor}, with the upper end of its 95% interval too, it does not answer well enough, "
+                      "whatever its latency, cost or forgetting.",
+        "latency_rule_text": "Latency is compared per generated token.",
+        "below_floor_text": "Does not answer well enough: {candidates}.",
+        "pick_below_floor_text": "The advisor's pick, {pick}, does not answer well enough on this suite ({metric} "
+                                 "{value}, floor {floor}).",
         "agree_text": "The measurements agree with the advisor: {pick} also scored best under your priorities "
                       "({score}; runner-up {second} {second_score}).",
         "disagree_text": "The advisor ranked {pick} first, but measured under your priorities {winner} scores "
@@ -129,8 +140,15 @@ STRINGS: dict[str, dict[str, str]] = {
                            "延迟、困惑度、构建时间和内存按与实测最佳值的比值计（慢一倍 = 0.5）。"
                            "每个优先级的得分是其指标的平均值，加权得分是按权重平均的优先级得分。"
                            "本次运行中没有任何测量的优先级不参与计算，权重重新归一化。"
-                           "指标不适用（n/a）时：可追溯性记 0（不引用来源），隐私与遗忘记 1（未训练）。",
+                           "指标不适用（n/a）时：可追溯性记 0（不引用来源），隐私与遗忘记 1（未训练）。"
+                           "延迟按每个生成词元比较，短回答不会被当成快模型。在这一切之前，候选必须答得足够好："
+                           "它在任务集测试题上的准确率与最佳候选相差不超过方案给出的余量；低于这条底线的候选排在所有达标候选之后。",
         "priority_metrics": "所用指标", "not_measured": "本次运行未测量",
+        "floor_text": "只有{metric}与最佳候选（{best}，{best_value}）相差不超过 {margin} 的候选才参与评选："
+                      "低于 {floor}（连 95% 置信区间上限也低于它）即回答不够好，无论延迟、成本或遗忘如何。",
+        "latency_rule_text": "延迟按每个生成词元比较。",
+        "below_floor_text": "回答不够好：{candidates}。",
+        "pick_below_floor_text": "顾问推荐的 {pick} 在这个任务集上回答不够好（{metric} {value}，底线 {floor}）。",
         "agree_text": "实测结果与顾问一致：{pick} 在您的优先级下得分也最高（{score}；第二名 {second} {second_score}）。",
         "disagree_text": "顾问把 {pick} 排在第一，但按您的优先级实测，{winner} 得分 {w_score}，{pick} 为 {p_score}。",
         "driver_text": "{winner} 主要领先于：{drivers}。",

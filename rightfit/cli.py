@@ -65,8 +65,8 @@ def _register() -> None:
     from harness.basemodels.cli import base
     from harness.cli import bench, run
     from harness.suites.cli import suites
-    from reports.cli import report
-    for cmd in (ask, advise, suites, base, run, report, bench, version):
+    from reports.cli import agree, report
+    for cmd in (ask, advise, suites, base, run, report, agree, bench, version):
         main.add_command(cmd)
 
 

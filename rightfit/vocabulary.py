@@ -32,7 +32,9 @@ PRIORITIES: dict[str, Priority] = {p.name: p for p in (
     Priority("accuracy_seen", ("accuracy on trained facts", "已训练事实准确率"),
              (("test.seen.{acc}",), ("test.{acc}",)), 0.0),
     Priority("style", ("house style", "风格"), (("test.style",),), 0.0),
-    Priority("latency", ("latency", "延迟"), (("latency.p50_s",), ("latency.p95_s",)), 0.0),
+    # per generated token (tokens/s), so a short answer is not mistaken for a fast model; per
+    # question only for records without it
+    Priority("latency", ("latency", "延迟"), (("latency.tokens_per_s",), ("latency.p50_s",), ("latency.p95_s",)), 0.0),
     Priority("forgetting", ("keeping general knowledge", "保留通用知识"),
              (("forgetting.probes.em",), ("probes.em",)), 1.0),
     Priority("privacy", ("privacy", "隐私"), (("privacy.leak_rate", "privacy.exposure"),), 1.0),

@@ -69,14 +69,16 @@ def case(id: str, needle: str, **kw) -> Callable:
 
 BAD_ANSWERS = {
     "empty": ("", "the file is empty"),
-    "list": ("- gpu\n- data\n", "expected a mapping"),
+    "list": ("- deployment\n- data\n", "expected a mapping"),
     "scalar": ("42\n", "expected a mapping"),
-    "malformed": ("gpu: [none\n", "malformed YAML"),
-    "duplicate_key": ("gpu: none\ndata: none\ngpu: consumer_24gb\n", ":3: malformed YAML (key 'gpu' appears twice"),
+    "malformed": ("deployment: [edge\n", "malformed YAML"),
+    "duplicate_key": ("deployment: edge\ndata: none\ndeployment: cloud\n", ":3: malformed YAML (key 'deployment' appears twice"),
     "unknown_question": ("colour: blue\n", "unknown question id 'colour'"),
-    "choice_not_offered": ("gpu: lots\n", "question 'gpu'"),
-    "choice_number": ("gpu: 5\n", "question 'gpu'"),
-    "choice_null": ("gpu: null\n", "question 'gpu'"),
+    "retired_question": ("gpu: consumer_24gb\n", ":1: question 'gpu' is now two numbers: write gpu_gb"),
+    "retired_choice": ("data: large\n", ":1: 'large' meant two things: write many_pairs"),
+    "choice_not_offered": ("deployment: lots\n", "question 'deployment'"),
+    "choice_number": ("deployment: 5\n", "question 'deployment'"),
+    "choice_null": ("deployment: null\n", "question 'deployment'"),
     "yesno_maybe": ("must_cite: maybe\n", "question 'must_cite'"),
     "scale_high": ("style_need: 7\n", "question 'style_need'"),
     "scale_zero": ("style_need: 0\n", "question 'style_need'"),
@@ -86,13 +88,16 @@ BAD_ANSWERS = {
     "number_negative": ("model_size_b: -1\n", "question 'model_size_b'"),
     "number_nan": ("model_size_b: .nan\n", "question 'model_size_b'"),
     "number_inf": ("model_size_b: .inf\n", "question 'model_size_b'"),
+    "gpu_gb_negative": ("gpu_gb: -24\n", "question 'gpu_gb'"),
+    "gpu_count_fraction": ("gpu_count: 2.5\n", "question 'gpu_count' got 2.5, but it takes a whole number"),
+    "seq_len_zero": ("seq_len: 0\n", "question 'seq_len'"),
     "latency_negative": ("latency_ms: -5\n", "question 'latency_ms'"),
-    "data_unknown": ("gpu: none\ndata: everything\n", ":2: question 'data'"),
-    "nested": ("gpu:\n  kind: none\n", "question 'gpu'"),
+    "data_unknown": ("gpu_gb: 0\ndata: everything\n", ":2: question 'data'"),
+    "nested": ("deployment:\n  kind: edge\n", "question 'deployment'"),
     "deep": (DEEP_YAML, "nested too deeply"),
-    "alias_bomb": (alias_bomb("gpu"), "question 'gpu'"),
-    "huge_value": ("gpu: " + "x" * 1_000_000 + "\n", "question 'gpu'"),
-    "not_utf8": (b"gpu: caf\xe9\n", "not UTF-8"),
+    "alias_bomb": (alias_bomb("deployment"), "question 'deployment'"),
+    "huge_value": ("deployment: " + "x" * 1_000_000 + "\n", "question 'deployment'"),
+    "not_utf8": (b"deployment: caf\xe9\n", "not UTF-8"),
     "binary": (b"\x00\xff\xfe\x00" * 64, "not UTF-8"),
 }
 for _name, (_text, _needle) in BAD_ANSWERS.items():
@@ -128,8 +133,22 @@ def _(d):
 
 
 for _flag, _value in (("--model-size", "0"), ("--model-size", "-3"), ("--model-size", "big"), ("--gpu-gb", "-1"),
-                      ("--seq-len", "0"), ("--batch", "0"), ("--lang", "fr")):
+                      ("--gpu-count", "0"), ("--gpu-count", "1.5"), ("--student-size", "0"), ("--seq-len", "0"),
+                      ("--batch", "0"), ("--lang", "fr")):
     case(f"advise-option{_flag}={_value}", _flag)(lambda d, f=_flag, v=_value: ["advise", str(ANSWERS), f, v])
+
+
+@case("agree-no-run", "not a run directory")
+def _(d):
+    (d / "empty").mkdir()
+    return ["agree", str(d / "empty"), str(ANSWERS)]
+
+
+@case("agree-bad-answers", "answers.yaml:1: question 'deployment'")
+def _(d):
+    (d / "run" / "records").mkdir(parents=True)
+    (d / "run" / "records" / "rag.json").write_text('{"candidate": "rag", "metrics": {}}')
+    return ["agree", str(d / "run"), str(write(d, "answers.yaml", "deployment: moon\n"))]
 
 
 @case("advise-disk-full", "the disk is full", enospc=True)
@@ -483,7 +502,7 @@ def tree(folder: Path) -> dict[str, str]:
 def test_the_corpus_covers_every_command():
     assert len(CASES) >= 150 and len({c.id for c in CASES}) == len(CASES)
     for prefix in ("advise-", "ask-", "suites-show-", "suites-validate-", "suites-new-", "run-override-", "run-id-",
-                   "run-option", "run-config-", "run-plan-", "run-model-", "report-", "base-", "bench-"):
+                   "run-option", "run-config-", "run-plan-", "run-model-", "report-", "agree-", "base-", "bench-"):
         assert any(c.id.startswith(prefix) for c in CASES), prefix
 
 
