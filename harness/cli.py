@@ -88,8 +88,11 @@ def run(config, overrides, plan_path, suite, candidates, base_model, seeds, run_
             records = run_plan(cfg, rd, force=force, plan=plan, ready=ready)
             rd.write_env([cfg.seed + i for i in range(cfg.seeds)])
     if dry_run:
-        out = {"run_dir": str(rd.path), "candidates": cfg.candidates, "dry_run": True}
+        out = {"run_dir": str(rd.path), "candidates": cfg.candidates, "dry_run": True, "memory": ready.memory}
         click.echo(json.dumps(out) if as_json else f"wrote {rd.path} (dry run: nothing built)")
+        if not as_json:
+            for line in memory_lines(ready.memory):
+                click.echo(line)
         return
     accuracy = ready.suite.accuracy_metric
     if as_json:
@@ -100,6 +103,24 @@ def run(config, overrides, plan_path, suite, candidates, base_model, seeds, run_
     click.echo(f"run records written to {rd.path}/records/")
     for line in summary_table(records, accuracy):
         click.echo(line)
+
+
+def memory_lines(memory: dict) -> list[str]:
+    """The estimated peaks per candidate, as a dry run prints them (before anything loads)."""
+    lines = []
+    for technique, est in memory.items():
+        build, ev = est.get("build"), est["eval"]
+        text = f"  {technique}: evaluation ~{ev['total_gb']:.2f} GB"
+        if build:
+            b = build["batch"]
+            text = (f"  {technique}: build ~{build['total_gb']:.2f} GB ({b['rows']} x {b['width']} tokens per step, "
+                    f"{build['precision']}{', checkpointing' if build['checkpointing'] else ''}), "
+                    f"evaluation ~{ev['total_gb']:.2f} GB")
+        lines.append(text)
+    if lines:
+        lines.insert(0, f"estimated peak memory on this {next(iter(memory.values()))['eval']['device']} "
+                        f"(the --max-memory guard checks these):")
+    return lines
 
 
 def plan_base(plan) -> dict:

@@ -239,7 +239,8 @@ def _subdir(candidate: str) -> str:
 def precision_of(cfg: Any, tech: Any, ctx: Any) -> dict:
     """What the candidate's numbers were computed in: the weights' dtype at evaluation and, for a
     technique that trains, the training precision."""
-    from harness.modeling.precision import load_dtype, model_dtype, train_precision
+    from harness.modeling.load import model_dtype
+    from harness.modeling.precision import load_dtype, train_precision
     return {"dtype": load_dtype(cfg.dtype, model_dtype(tech.base_of(ctx))),
             "train": train_precision(cfg.train.precision) if tech.trains else None,
             "gradient_checkpointing": bool(cfg.train.gradient_checkpointing) if tech.trains else None}

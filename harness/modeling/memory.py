@@ -158,17 +158,17 @@ def build_estimate(tech: Any, ctx: Any) -> dict | None:
     """
     from advisor.estimate import GB, memory, peak_gb, runtime_gb
     from harness.modeling.distributed import world_size
-    from harness.modeling.load import load_tokenizer
-    from harness.modeling.precision import load_dtype, model_dtype, train_precision
-    from harness.techniques.finetune import training_data
+    from harness.modeling.load import load_tokenizer, model_dtype
+    from harness.modeling.precision import load_dtype, train_precision
+    from harness.techniques.finetune import train_settings, training_data
     held = tech.memory(ctx)
     if not held:
         return None
     cfg = ctx.config
-    train = cfg.train
+    trainer = next(h for h in held if h.method != "inference")
+    train = train_settings(cfg, trainer.model)   # "auto" epochs decide how many steps are read
     precision = train_precision(train.precision)
     dev = device()
-    trainer = next(h for h in held if h.method != "inference")
     tokenizer = load_tokenizer(trainer.model, cfg)
     examples, _ = training_data(ctx, tokenizer)
     batches = largest_batches(examples, train, ctx.seed, world_size(), train.seq_len if trainer.context else None)
@@ -210,8 +210,8 @@ def eval_estimate(tech: Any, ctx: Any) -> dict:
     answers or retrieval need it.
     """
     from advisor.estimate import GB, LOGIT_BYTES, Batch, memory, runtime_gb
-    from harness.modeling.load import load_tokenizer
-    from harness.modeling.precision import load_dtype, model_dtype, train_precision
+    from harness.modeling.load import load_tokenizer, model_dtype
+    from harness.modeling.precision import load_dtype, train_precision
     from harness.modeling.prompts import Prompter, system_message
     from harness.modeling.score import LOGIT_ROWS
     cfg = ctx.config
