@@ -309,24 +309,6 @@ def style_adherence(prediction: str, rule: dict) -> float:
     return float(ok)
 
 
-def strip_style(prediction: str, rule: dict | None) -> str:
-    """The answer's content: the style rule's opening and sign-off removed where present.
-
-    Accuracy metrics score content and the style metric scores form, so a persona-trained model
-    that answers "Hi there! price: $95 - ShopCo Support" is judged on "price: $95" for accuracy
-    and on the wrapper for style -- neither metric leaks into the other.
-    """
-    text = prediction.strip()
-    if not rule:
-        return text
-    start, end = (rule.get("starts_with") or "").strip(), (rule.get("ends_with") or "").strip()
-    if start and text.startswith(start):
-        text = text[len(start):].strip()
-    if end and text.endswith(end):
-        text = text[:-len(end)].strip()
-    return text
-
-
 @register_metric(name="traceability", higher_is_better=True, aggregation="mean", needs="test", label=("Traceability", "可追溯性"))
 def traceability(cited: list[str], gold: list[str]) -> float | None:
     """1 when the answer's cited sources include a gold source; None when the item has no gold source."""
