@@ -71,6 +71,22 @@ def load_model(path: str | None, texts: list[str]):
     return model, tok, desc
 
 
+def peer(module: str, package: str):
+    """Import the peer a benchmark compares against, or stop the benchmark with the reason: a row
+    without its peer is an error, never a silently missing number.
+
+    Args:
+        module: the import name (``lm_eval``, ``rank_bm25``); package: its pip name, pinned in
+            requirements.txt, which `make bench` installs.
+    """
+    import importlib
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise SystemExit(f"peer missing: {package} cannot be imported ({e}); `make bench` installs it from "
+                         f"requirements.txt (or: pip install -r requirements.txt)") from None
+
+
 def timed(fn, repeats: int = 3):
     """(result, median seconds over `repeats` runs)."""
     return interleaved([fn], repeats)[0]

@@ -79,23 +79,31 @@ def _cap(rows: list[dict], cfg: Any) -> list[dict]:
     return [rows[i * len(rows) // cap] for i in range(cap)]
 
 
-def answer_all(candidate: Any, questions: list[str], cfg: Any) -> list[dict]:
+def answer_all(candidate: Any, questions: list[str], cfg: Any, label: str = "answers") -> list[dict]:
     """Answers in batches of cfg.decode.batch_size; under a launcher each process answers its share
-    of the questions and all get every answer back (harness.modeling.distributed.shard_map)."""
-    from harness.modeling.distributed import rank, shard_map
+    of the questions and all get every answer back (harness.modeling.distributed.shard_map).
+    Process 0 shows the progress of its share under `label`."""
+    import contextlib
+
+    from harness.modeling.distributed import is_main, rank, shard_map
+    from rightfit import ui
 
     def answer(share: list[str]) -> list[dict]:
         out: list[dict] = []
         size = cfg.decode.batch_size
-        for i in range(0, len(share), size):
-            out += [{**a, "process": rank()} for a in candidate.answer(share[i:i + size], cfg.decode)]
+        shown = ui.progress(f"{label} ({len(share)} questions)", len(share), "questions") if is_main() \
+            else contextlib.nullcontext(lambda n=1, **kw: None)
+        with shown as advance:
+            for i in range(0, len(share), size):
+                out += [{**a, "process": rank()} for a in candidate.answer(share[i:i + size], cfg.decode)]
+                advance(len(share[i:i + size]))
         return out
     return shard_map(answer, questions)
 
 
 def score_part(candidate: Any, rows: list[dict], part: str, suite: Any, cfg: Any) -> list[dict]:
     """Answer and score `rows`; returns Examples (harness.records.Example)."""
-    return score_answers(rows, answer_all(candidate, [r["question"] for r in rows], cfg), part, suite)
+    return score_answers(rows, answer_all(candidate, [r["question"] for r in rows], cfg, part), part, suite)
 
 
 def score_answers(rows: list[dict], answers: list[dict], part: str, suite: Any) -> list[dict]:
