@@ -19,6 +19,10 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 sys.path.insert(0, str(REPO))
 
+from rightfit import ui  # noqa: E402
+
+ui.silence_library_noise()  # as `rightfit` does: library messages a reader can do nothing about
+
 
 def built_base_teacher() -> Path | None:
     from harness.basemodels.build import cache_dir

@@ -209,8 +209,10 @@ def import_samples(samples_path: str | Path, run_dir: str | Path, name: str) -> 
     with FileLock(run_dir.with_name(f".{run_dir.name}.lock")).acquire("is using this run", "wait for it to end"):
         # a multi-seed run's paired tests pool the per-seed records, as the run did
         seeds = {f: json.loads(f.read_text(encoding="utf-8")) for f in sorted((run_dir / "records" / "seeds").glob("*.json"))}
-        seeded = {r["technique"] for r in seeds.values()}
         tops = {run_dir / "records" / f"{safe_name(r['candidate'])}.json": r for r in run["records"]}
+        for r in [*seeds.values(), *tops.values()]:
+            r.setdefault("technique", r["candidate"].split("@")[0])
+        seeded = {r["technique"] for r in seeds.values()}
         pooled = list(seeds.values()) + [r for r in tops.values() if r.get("technique") not in seeded] + [record]
         for r in pooled:
             r.pop("comparisons", None)
