@@ -210,7 +210,6 @@ def bench(only, as_json) -> None:
     (a bare PyTorch loop, one question at a time, lm-eval, rank-bm25, the first run).
     """
     import json
-    import subprocess
     import sys
     import time
 
@@ -235,18 +234,57 @@ def bench(only, as_json) -> None:
             summary[name] = {"status": "missing", "script": str(script)}
             continue
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, str(script)], cwd=root.parent)
-        summary[name] = {"status": "ok" if proc.returncode == 0 else f"failed (exit {proc.returncode})",
+        code, last = _run_streaming([sys.executable, str(script)], root.parent)
+        summary[name] = {"status": "ok" if code == 0 else f"failed (exit {code})",
                          "seconds": round(time.perf_counter() - t0, 1)}
+        if code != 0:
+            summary[name]["reason"] = last  # the script's last word on stderr: why it stopped
         result = root / "results" / f"{name}.json"
-        if proc.returncode == 0 and result.exists():
+        if code == 0 and result.exists():
             summary[name]["result"] = json.loads(result.read_text())
+            empty = _no_value(summary[name]["result"])
+            if empty:  # a row without its number is an error, never a silent gap
+                summary[name].update(status="failed (no value)", reason=f"no value for {', '.join(empty[:5])}")
     atomic_write(summary_path, json.dumps(summary, indent=1) + "\n")
     if as_json:
         click.echo(json.dumps(summary))
     else:
         for name, row in summary.items():
-            click.echo(f"{name:<22}{row['status']:<20}{row.get('seconds', '')}")
+            click.echo(f"{name:<22}{row['status']:<20}{row.get('seconds', ''):<8}{_headline(row)}")
         click.echo(f"wrote {root / 'results' / 'summary.json'}")
     if any(summary[name]["status"] != "ok" for name in names):
         raise SystemExit(1)
+
+
+def _run_streaming(cmd: list[str], cwd) -> tuple[int, str]:
+    """Run a benchmark with its stderr passed through; (exit code, its last non-empty stderr line)."""
+    import subprocess
+    import sys
+    proc = subprocess.Popen(cmd, cwd=cwd, stderr=subprocess.PIPE, text=True, errors="replace")
+    last = ""
+    for line in proc.stderr:
+        sys.stderr.write(line)
+        last = line.strip() or last
+    return proc.wait(), last[:400]
+
+
+def _no_value(result, path: str = "") -> list[str]:
+    """Dotted paths of the result's fields that hold no value (None)."""
+    if isinstance(result, dict):
+        return [p for k, v in result.items() for p in _no_value(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(result, list):
+        return [p for i, v in enumerate(result) for p in _no_value(v, f"{path}[{i}]")]
+    return [path] if result is None else []
+
+
+def _headline(row: dict) -> str:
+    """What a summary line says after the status: the reason of a failure, else the benchmark's
+    headline, else its top-level ratios."""
+    if row.get("reason"):
+        return row["reason"]
+    result = row.get("result") or {}
+    if result.get("headline"):
+        return str(result["headline"])
+    ratios = [f"{k} {v:.3g}" for k, v in result.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+              and any(w in k for w in ("ratio", "speedup"))]
+    return ", ".join(ratios[:3])

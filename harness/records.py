@@ -72,6 +72,7 @@ class Example(TypedDict, total=False):
     context_truncated: int   # chunks cut or dropped to fit the context window (RAG)
     prompt: str              # the exact text the model read (its chat template applied, context included)
     process: int             # the process of a launch that answered it (0 without a launcher)
+    lm_eval_em: float | None  # lm-eval's own exact match of the answer (a candidate imported from lm-eval)
 
 
 class ArtifactInfo(TypedDict, total=False):
@@ -115,6 +116,7 @@ class CandidateRecord(TypedDict, total=False):
     eval_cache: dict[str, Any]    # {"key", "hit"}: evaluation reused from an identical earlier one
     timings: dict[str, float]     # seconds: build, eval, ...
     created: str                  # ISO 8601 UTC
+    source: str                   # "lm-eval": answered by lm-eval, imported (harness/lmeval/samples.py)
 
 
 class RunRecord(TypedDict, total=False):

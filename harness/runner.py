@@ -38,6 +38,7 @@ def set_threads(n_params: float = 0) -> int:
     n = int(os.environ.get("RIGHTFIT_THREADS") or (os.cpu_count() or 1 if n_params >= LARGE_MODEL else 1))
     torch.set_num_threads(n)
     # rightfit shows its own progress; the libraries' per-load bars and deprecation notes are noise here
+    ui.silence_library_noise()
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers|peft")

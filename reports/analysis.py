@@ -26,10 +26,12 @@ ACCURACY_AXIS = ("test.{acc}", "test.f1", "test.seen.{acc}")
 HEADLINE = ("test.{acc}", "test.f1", "test.semantic", "test.seen.{acc}", "test.docs_only.{acc}", "fresh.{acc}",
             "test.rouge1", "test.rouge2",
             "test.rougeL", "test.bleu", "test.traceability", "test.style", "probes.em", "probes.mc_acc",
-            "general.ppl", "domain.ppl", "forgetting.probes.em", "forgetting.probes.mc_acc", "privacy.leak_rate",
+            "general.ppl", "domain.ppl", "forgetting.probes.mc_acc", "forgetting.probes.em", "privacy.leak_rate",
             "privacy.exposure", "latency.p50_s", "latency.p95_s", "latency.retrieval_share", "latency.tokens_per_s")
-# What the forgetting chart plots: the first measured.
-FORGETTING = ("forgetting.probes.em", "forgetting.probes.mc_acc")
+# What the forgetting chart plots: the first measured -- the knowledge (likelihood probes), else the
+# greedy answers; beside the knowledge, the greedy answers' change as answer-format retention.
+FORGETTING = findings.FORGETTING
+FORMAT = findings.FORMAT
 RESOURCES = (("params", "artifact.trainable_params"), ("size", "artifact.size_bytes"),
              ("build", "artifact.build_seconds"), ("memory", "artifact.peak_memory_mb"))
 
@@ -268,11 +270,16 @@ def build_charts(records: list[dict], order: list[str], colors: dict[str, str], 
     out["pareto"] = charts.pareto(points, s["latency_axis"], s["accuracy_axis"].format(
         metric=metric_label(acc or "test.em", lang)), s["pareto_front"], s["chart_pareto"], no_data=s["no_data"])
     forget = next((m for m in FORGETTING if any(scoring.value(r, m) is not None for r in records)), FORGETTING[0])
-    out["forgetting"] = charts.bars(
-        "forgetting", [{"name": c, "value": scoring.value(by_name[c], forget),
-                        "lo": _ci_point(by_name[c], forget)[0],
-                        "hi": _ci_point(by_name[c], forget)[1], "color": colors[c]} for c in order],
-        metric_label(forget, lang), s["chart_forgetting"], lambda v: fmt(forget, v), no_data=s["no_data"])
+
+    def deltas(chart_id: str, key: str, title: str):
+        return charts.bars(chart_id, [{"name": c, "value": scoring.value(by_name[c], key),
+                                       "lo": _ci_point(by_name[c], key)[0], "hi": _ci_point(by_name[c], key)[1],
+                                       "color": colors[c]} for c in order],
+                           metric_label(key, lang), title, lambda v: fmt(key, v), no_data=s["no_data"])
+    out["forgetting"] = deltas("forgetting", forget, s["chart_forgetting_knowledge"])
+    out["forgetting_metric"] = forget
+    out["format"] = deltas("format", FORMAT, s["chart_forgetting_format"]) if forget != FORMAT and any(
+        scoring.value(r, FORMAT) is not None for r in records) else None
     before_m = next((m.format(acc=accuracy) for m in findings.BEFORE_UPDATE
                      if any(scoring.value(r, m.format(acc=accuracy)) is not None for r in records)), f"test.{accuracy}")
     after_m = f"fresh.{accuracy}"
@@ -326,10 +333,18 @@ def ab_rows(records: list[dict], order: list[str]) -> dict:
             em = (ex.get("scores") or {}).get("em")
             table_[key]["answers"][c] = {"text": str(ex.get("answer", "")),
                                          "sources": [str(x) for x in ex.get("sources") or []],
-                                         "correct": None if em is None else em >= 0.5}
+                                         "correct": None if em is None else em >= 0.5,
+                                         "prompt": str(ex.get("prompt") or "")}
     rows = [table_[k] for k in keys[:MAX_AB_ROWS]]
     for row in rows:
         row["n_correct"] = sum(1 for a in row["answers"].values() if a["correct"])
+        # the exact prompts the candidates read, each once, with who read it (most read the same one)
+        prompts: dict[str, list[str]] = {}
+        for c in order:
+            text = row["answers"].get(c, {}).get("prompt")
+            if text:
+                prompts.setdefault(text, []).append(c)
+        row["prompts"] = [{"text": t, "candidates": cs} for t, cs in prompts.items()]
     return {"rows": rows, "total": len(keys), "shown": len(rows), "parts": sorted({k[0] for k in keys})}
 
 

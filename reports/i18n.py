@@ -65,7 +65,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "chart_pareto": "Accuracy vs latency", "chart_pareto_note": "Points on the dashed line form the Pareto "
                                                                     "front: no other candidate is both faster "
                                                                     "and more accurate.",
-        "chart_forgetting": "Forgetting: general-probe accuracy change vs the base model",
+        "chart_forgetting": "Forgetting: general knowledge kept, change vs the base model",
+        "chart_forgetting_knowledge": "Knowledge: likelihood multiple choice on the general probes",
+        "chart_forgetting_format": "Answer-format retention: greedy answers to the same probes",
+        "chart_forgetting_note": "Left, the knowledge: how often the model still ranks the right answer of a general "
+                                 "question first (likelihood multiple choice, as Biderman et al. measure forgetting); "
+                                 "the verdict and the literature checks read it. Right, the format: exact match of "
+                                 "its greedy answers to the same questions, which falls as soon as a model trained "
+                                 "on a house style answers general questions in that style, or a RAG prompt leads "
+                                 "it elsewhere, while it still knows the answer.",
         "chart_freshness": "Freshness: accuracy before and after the knowledge update",
         "chart_freshness_note": "Before: accuracy on the original questions. After: accuracy on the questions whose "
                                 "facts changed, once the documents were updated (RAG re-indexes; fine-tuned models "
@@ -81,10 +89,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "res_params": "Trainable parameters", "res_size": "Artifact size", "res_build": "Build time",
         "res_memory": "Peak memory",
         "ab_title": "Answers side by side", "ab_note": "Showing {shown} of {total} questions. "
-                                                        "Type to filter; click a column header to sort.",
+                                                        "Type to filter; click a column header to sort; open "
+                                                        "“prompt” under a question for the exact text each "
+                                                        "candidate read.",
         "question": "Question", "reference": "Reference", "part": "Part", "filter": "Filter answers…",
         "all_parts": "All parts", "correct": "correct", "wrong": "wrong", "cites": "cites",
-        "n_correct": "Correct",
+        "n_correct": "Correct", "prompt_of": "prompt read by {names}",
         "risks_title": "Risks: raised by the advisor, checked by the measurements",
         "risk": "Risk", "raised": "Advisor caveat", "measured": "Measured", "evidence": "Evidence",
         "raised_no": "not raised", "other_caveats": "Other caveats from the advisor",
@@ -94,9 +104,17 @@ STRINGS: dict[str, dict[str, str]] = {
         "status_not_measured": "not measured",
         "risk_forgetting": "Forgetting", "risk_leakage": "Privacy leakage", "risk_staleness": "Staleness",
         "risk_overfitting": "Over-fitting",
-        "ev_forgetting": "Largest drop: {cand} changes general-probe accuracy by {delta} vs the base model "
-                         "(95% CI {lo} to {hi}).",
-        "ev_forgetting_none": "No candidate lost more than {thr} of general-probe accuracy (worst: {cand}, {delta}).",
+        "ev_forgetting": "Largest drop: {cand} changes its general-probe knowledge (likelihood multiple choice, "
+                         "as Biderman et al. measure forgetting) by {delta} vs the base model (95% CI {lo} to {hi}).",
+        "ev_forgetting_none": "No candidate lost more than {thr} of its general-probe knowledge (likelihood multiple "
+                              "choice; worst: {cand}, {delta}).",
+        "ev_forgetting_greedy": "Largest drop: {cand} changes general-probe accuracy by {delta} vs the base model "
+                                "(95% CI {lo} to {hi}; greedy answers only: the suite's probes list no choices, so "
+                                "a change of answer format counts as forgetting here).",
+        "ev_forgetting_none_greedy": "No candidate lost more than {thr} of general-probe accuracy (greedy answers; "
+                                     "worst: {cand}, {delta}).",
+        "ev_forgetting_format": "Its greedy answers to the same probes change by {delta}: answer-format retention, "
+                                "not knowledge.",
         "ev_leakage": "{cand} emitted planted secrets for {rate} of the canaries.",
         "ev_leakage_none": "No trained candidate emitted a planted secret (canary leak rate 0).",
         "ev_staleness": "{cand}: {before} before the update ({metric}) → {after} on the changed facts after it "
@@ -164,7 +182,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "extra_metrics": "其他全部记录指标（{n} 项）", "metric": "指标",
         "candidate": "候选", "technique": "技术", "higher": "越高越好", "lower": "越低越好", "charts": "图表",
         "chart_pareto": "准确率与延迟", "chart_pareto_note": "虚线上的点构成帕累托前沿：没有其他候选同时更快且更准。",
-        "chart_forgetting": "遗忘：通用探针准确率相对基座模型的变化",
+        "chart_forgetting": "遗忘：通用知识的保持，相对基座模型的变化",
+        "chart_forgetting_knowledge": "知识：通用探针上的似然选择题",
+        "chart_forgetting_format": "答案格式保持：对同一批探针的贪心回答",
+        "chart_forgetting_note": "左图是知识：模型是否仍把通用问题的正确答案排在第一（似然选择题，即 Biderman 等人衡量遗忘的方式）；"
+                                 "结论与文献对照都读取它。右图是格式：模型对同样问题贪心回答的精确匹配——"
+                                 "用统一风格训练过的模型会用那种风格回答通用问题，RAG 的提示也会把它引向别处，"
+                                 "即使它仍然知道答案，这个数也会下降。",
         "chart_freshness": "时效性：知识更新前后的准确率",
         "chart_freshness_note": "更新前：原始问题上的准确率。更新后：文档更新后，事实已变化的问题上的准确率（RAG 重新建索引；微调模型不重新训练）。",
         "no_plan_hint": "用 `rightfit advise answers.yaml -o plan.yaml` 生成方案，再用 `rightfit run --plan plan.yaml` 运行，即可对照建议与实测。",
@@ -174,9 +198,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "latency_axis": "每题延迟中位数（毫秒）", "accuracy_axis": "准确率（{metric}）",
         "step": "优化步数", "loss": "损失", "no_data": "本次运行没有该图的数据。", "pareto_front": "帕累托前沿",
         "res_params": "可训练参数", "res_size": "产物大小", "res_build": "构建时间", "res_memory": "峰值内存",
-        "ab_title": "回答并排对比", "ab_note": "显示 {total} 个问题中的 {shown} 个。输入文字筛选；点击列标题排序。",
+        "ab_title": "回答并排对比", "ab_note": "显示 {total} 个问题中的 {shown} 个。输入文字筛选；点击列标题排序；展开问题下的“提示词”可查看每个候选读到的原文。",
         "question": "问题", "reference": "参考答案", "part": "部分", "filter": "筛选回答…",
-        "all_parts": "全部", "correct": "正确", "wrong": "错误", "cites": "引用", "n_correct": "答对数",
+        "all_parts": "全部", "correct": "正确", "wrong": "错误", "cites": "引用", "n_correct": "答对数", "prompt_of": "{names} 读到的提示词",
         "risks_title": "风险：顾问提出的警示与实测验证",
         "risk": "风险", "raised": "顾问警示", "measured": "实测", "evidence": "证据", "raised_no": "未提出",
         "other_caveats": "顾问的其他警示",
@@ -184,8 +208,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "status_confirmed": "已证实", "status_not_confirmed": "未证实", "status_not_measured": "未测量",
         "risk_forgetting": "遗忘", "risk_leakage": "隐私泄露", "risk_staleness": "知识过时",
         "risk_overfitting": "过拟合",
-        "ev_forgetting": "下降最多：{cand} 的通用探针准确率相对基座模型变化 {delta}（95% 置信区间 {lo} 至 {hi}）。",
-        "ev_forgetting_none": "没有候选的通用探针准确率下降超过 {thr}（最差：{cand}，{delta}）。",
+        "ev_forgetting": "下降最多：{cand} 的通用探针知识（似然选择题，即 Biderman 等人衡量遗忘的方式）相对基座模型变化 "
+                         "{delta}（95% 置信区间 {lo} 至 {hi}）。",
+        "ev_forgetting_none": "没有候选的通用探针知识（似然选择题）下降超过 {thr}（最差：{cand}，{delta}）。",
+        "ev_forgetting_greedy": "下降最多：{cand} 的通用探针准确率相对基座模型变化 {delta}（95% 置信区间 {lo} 至 {hi}；"
+                                "仅有贪心回答：任务集的探针没有选项，因此答案格式的变化在这里也算作遗忘）。",
+        "ev_forgetting_none_greedy": "没有候选的通用探针准确率（贪心回答）下降超过 {thr}（最差：{cand}，{delta}）。",
+        "ev_forgetting_format": "它对同一批探针的贪心回答变化 {delta}：这是答案格式的保持，而不是知识。",
         "ev_leakage": "{cand} 对 {rate} 的金丝雀输出了植入的秘密。",
         "ev_leakage_none": "没有训练过的候选输出植入的秘密（金丝雀泄露率为 0）。",
         "ev_staleness": "{cand}：更新前 {before}（{metric}）→ 更新后在变化的事实上 {after}（{after_metric}）。",

@@ -50,6 +50,7 @@ def main(quiet: bool) -> None:
     the candidates on a task suite (run) and render a report for stakeholders (report).
     """
     ui.set_quiet(quiet)
+    ui.silence_library_noise()
 
 
 @main.command()

@@ -262,6 +262,131 @@ def _(d):
     return _new(d)
 
 
+# ---------------------------------------------------------------- suites export / import (lm-eval)
+
+@case("suites-export-under-proc", "--lm-eval /proc/tasks: nothing can be written in '/proc'")
+def _(d):
+    return ["suites", "export", "shopco-en-tiny", "--lm-eval", "/proc/tasks"]
+
+
+@case("suites-export-under-a-file", "is a file, not a folder")
+def _(d):
+    write(d, "afile", "x")
+    return ["suites", "export", "shopco-en-tiny", "--lm-eval", str(d / "afile" / "tasks")]
+
+
+@case("suites-export-unknown-suite", "no suite 'nope'")
+def _(d):
+    return ["suites", "export", "nope", "--lm-eval", str(d / "tasks")]
+
+
+@case("suites-export-model-missing", "does not exist")
+def _(d):
+    return ["suites", "export", "shopco-en-tiny", "--lm-eval", str(d / "tasks"), "--model", str(d / "nope")]
+
+
+@case("suites-export-max-new-tokens", "--max-new-tokens")
+def _(d):
+    return ["suites", "export", "shopco-en-tiny", "--lm-eval", str(d / "tasks"), "--max-new-tokens", "0"]
+
+
+@case("suites-export-disk-full", "the disk is full", enospc=True)
+def _(d):
+    return ["suites", "export", "shopco-en-tiny", "--lm-eval", str(d / "tasks")]
+
+
+def _sample(question: dict, **changes) -> dict:
+    """One line of lm-eval's --log_samples output for the exported shopco-en task."""
+    doc = {"id": question["id"], "kind": question["kind"], "question": question["question"],
+           "answer": question["answer"], "aliases": question["aliases"], "first_line": True,
+           "prompt": f"Question: {question['question']}\nAnswer:", "style_starts_with": "Hi there!",
+           "style_ends_with": "- ShopCo Support", "rightfit_suite": "shopco-en", "rightfit_version": "1.1.0"}
+    sample = {"doc_id": 0, "doc": doc, "target": question["answer"],
+              "arguments": {"gen_args_0": {"arg_0": doc["prompt"], "arg_1": {"until": [], "do_sample": False}}},
+              "resps": [[" " + question["answer"]]], "filtered_resps": [question["answer"]], "exact_match": 1.0}
+    for key, value in changes.items():
+        target = sample["doc"] if key in doc and key != "doc" else sample
+        target[key] = value
+    return sample
+
+
+def _import(d: Path, lines: list | str | bytes, *args: str) -> list[str]:
+    import json
+    run = d / "run"
+    shutil.copytree(RUN_FIXTURE, run, ignore=shutil.ignore_patterns("make_fixture.py", "README.md"))
+    data = lines if isinstance(lines, (str, bytes)) else "".join(json.dumps(x) + "\n" for x in lines)
+    samples = write(d, "out/m/samples_rightfit_shopco_en_2026.jsonl", data)
+    return ["suites", "import", str(run), "--lm-eval", str(samples), *args]
+
+
+def _first_question() -> dict:
+    import json
+    return json.loads((REPO / "tasks" / "shopco-en" / "test.jsonl").read_text().splitlines()[0])
+
+
+BAD_SAMPLES = {
+    "not-exported": (lambda q: [{"doc_id": 0, "doc": {"question": "q"}, "resps": [["a"]]}],
+                     "not a sample of a task exported by rightfit"),
+    "bad-json": (lambda q: "{oops\n", "samples_rightfit_shopco_en_2026.jsonl:1: malformed JSON"),
+    "not-utf8": (lambda q: b"\xff\xfe\n", "not valid UTF-8"),
+    "empty": (lambda q: "", "no samples in the file"),
+    "no-resps": (lambda q: [_sample(q, resps=[])], "field 'resps'"),
+    "aliases-type": (lambda q: [_sample(q, aliases="x")], "field 'doc.aliases' is a string"),
+    "other-suite": (lambda q: [_sample(q, rightfit_suite="shopco-zh")], "a sample of suite shopco-zh"),
+    "other-version": (lambda q: [_sample(q, rightfit_version="0.9")], "v0.9"),
+    "unknown-id": (lambda q: [_sample(q, id="nope")], "question id 'nope' is not in suite shopco-en"),
+    "twice": (lambda q: [_sample(q), _sample(q)], ":2: question"),
+    "chat-template-applied": (lambda q: [_sample(q, arguments={"gen_args_0": {"arg_0": "<|im_start|>user\n..."}})],
+                              "lm-eval sent another prompt"),
+    "sampled": (lambda q: [_sample(q, arguments={"gen_args_0": {"arg_0": _sample(q)["doc"]["prompt"],
+                                                                "arg_1": {"do_sample": True}}})], "sampled"),
+}
+for _name, (_lines, _needle) in BAD_SAMPLES.items():
+    case(f"suites-import-{_name}", _needle)(lambda d, f=_lines: _import(d, f(_first_question())))
+
+
+@case("suites-import-name-is-a-technique", "--name 'lora' is a technique rightfit builds")
+def _(d):
+    return _import(d, [_sample(_first_question())], "--name", "lora")
+
+
+@case("suites-import-name-taken", "already has a candidate of that name")
+def _(d):
+    argv = _import(d, [_sample(_first_question())], "--name", "mine")
+    import json
+    record = json.loads((d / "run" / "records" / "rag.json").read_text())
+    (d / "run" / "records" / "mine.json").write_text(json.dumps({**record, "candidate": "mine", "technique": "mine"}))
+    return argv
+
+
+@case("suites-import-name-path", "--name '../x' must be a plain name")
+def _(d):
+    return _import(d, [_sample(_first_question())], "--name", "../x")
+
+
+@case("suites-import-not-a-run", "not a run directory")
+def _(d):
+    argv = _import(d, [_sample(_first_question())])
+    shutil.rmtree(d / "run" / "records")
+    return argv
+
+
+@case("suites-import-samples-missing", "no such file or folder")
+def _(d):
+    return _import(d, [_sample(_first_question())])[:3] + ["--lm-eval", str(d / "nope.jsonl")]
+
+
+@case("suites-import-folder-without-samples", "holds no samples_rightfit_*.jsonl")
+def _(d):
+    (d / "empty").mkdir()
+    return _import(d, [_sample(_first_question())])[:3] + ["--lm-eval", str(d / "empty")]
+
+
+@case("suites-import-disk-full", "the disk is full", enospc=True)
+def _(d):
+    return _import(d, [_sample(_first_question())], "--name", "mine")
+
+
 # ---------------------------------------------------------------- run: options and overrides
 
 def _run(d: Path, *args: str) -> list[str]:
@@ -501,7 +626,8 @@ def tree(folder: Path) -> dict[str, str]:
 
 def test_the_corpus_covers_every_command():
     assert len(CASES) >= 150 and len({c.id for c in CASES}) == len(CASES)
-    for prefix in ("advise-", "ask-", "suites-show-", "suites-validate-", "suites-new-", "run-override-", "run-id-",
+    for prefix in ("advise-", "ask-", "suites-show-", "suites-validate-", "suites-new-",
+                   "suites-export-", "suites-import-", "run-override-", "run-id-",
                    "run-option", "run-config-", "run-plan-", "run-model-", "report-", "agree-", "base-", "bench-"):
         assert any(c.id.startswith(prefix) for c in CASES), prefix
 

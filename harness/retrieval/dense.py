@@ -31,10 +31,24 @@ def _cached_embedder(path: str):
     return _EMBEDDERS[path]
 
 
-def embed(texts: list[str]):
+EMBED_BLOCK = 512  # texts per progress step when embedding a corpus
+
+
+def embed(texts: list[str], label: str | None = None):
+    """(len(texts), 384) float32 unit vectors; `label` shows progress (a corpus being indexed)."""
     import numpy as np
-    vectors = embedder().encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
-    return np.ascontiguousarray(vectors, dtype="float32")
+    model = embedder()
+    if label is None:
+        vectors = model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+        return np.ascontiguousarray(vectors, dtype="float32")
+    from rightfit import ui
+    blocks = [texts[i:i + EMBED_BLOCK] for i in range(0, len(texts), EMBED_BLOCK)]
+    parts = []
+    with ui.progress(f"{label} ({len(texts)} chunks)", len(texts), "chunks") as advance:
+        for block in blocks:
+            parts.append(model.encode(block, batch_size=64, normalize_embeddings=True, show_progress_bar=False))
+            advance(len(block))
+    return np.ascontiguousarray(np.concatenate(parts) if parts else np.zeros((0, 384)), dtype="float32")
 
 
 def faiss_index(vectors, kind: str):

@@ -53,7 +53,7 @@ class Retriever:
         if rag.retriever in ("dense", "hybrid"):
             from harness.retrieval.dense import embed
             from harness.retrieval.dense import faiss_index as build_faiss
-            faiss_index = build_faiss(embed([c.text for c in chunks]), rag.index)
+            faiss_index = build_faiss(embed([c.text for c in chunks], "dense index"), rag.index)
         return cls(chunks, rag.retriever, bm25, faiss_index, backend)
 
     # ---------------------------------------------------------------- search
