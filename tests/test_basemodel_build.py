@@ -91,3 +91,32 @@ def test_cli_base_build_reports_the_cached_build(tiny):
     assert out["teacher"] == str(paths["teacher"]) and out["log"]["teacher"]["steps"] == log["teacher"]["steps"]
     bad = CliRunner().invoke(main, ["base", "build", "--size", "huge"])
     assert bad.exit_code == 2
+
+
+def test_chat_rows_are_what_the_chat_template_renders(tmp_path):
+    """A chat base model is pretrained on conversations exactly as the harness will prompt it: the
+    converted rows equal the Prompter's prompt (through the tokenizer's chat template) plus the
+    completion training puts the loss on, turn after turn."""
+    from harness.basemodels.build import SPECS, corpus_rows, to_chat
+    from harness.basemodels.tokenizer import train_tokenizer
+    from harness.modeling.prompts import ANSWER, CONTEXT_HEADER, QUESTION, Prompter
+    from harness.world.corpus import row_text
+    rows = corpus_rows(SPECS["tiny"], 300, "train")
+    tok = train_tokenizer((row_text(r) for r in rows), 600, tmp_path / "tok", chat="chatml")
+    prompter = Prompter(tok)
+    assert prompter.chat and prompter.end_of_turn == "<|im_end|>"
+    checked = 0
+    for segs in rows:
+        chat = to_chat(segs)
+        if chat is segs:
+            continue
+        first = segs[0][0][:-len("\n" + ANSWER)]
+        context = None
+        if first.startswith(CONTEXT_HEADER):
+            context = [first[len(CONTEXT_HEADER):first.index("\n" + QUESTION)]]
+        question = first.rsplit(QUESTION, 1)[1]
+        prompt, completion = prompter.example(question, segs[1][0], context)
+        assert "".join(t for t, _ in chat[:4]) == prompt + completion
+        assert [trained for _, trained in chat[:4]] == [False, True, True, False]
+        checked += 1
+    assert checked > 100

@@ -52,6 +52,7 @@ class BaseSpec:
     seed: int = 0
     eval_every: int = 100
     flat_share: float = 0.0         # share of steps at full learning rate before the cosine decay
+    chat: str = ""                  # chat template the question-answer rows are written in ("" = plain)
 
 
 _MIX = {"drill": 0.35, "rival": 0.10, "echo": 0.15, "copy": 0.05, "contra": 0.05, "closed": 0.20, "doc": 0.10}
@@ -64,8 +65,11 @@ SPECS = {
     # default: the teacher's reading switches on at ~1,000 steps with the learning rate held
     # flat for 75% of the run (cosine decay from the start left it at 56% with-doc accuracy
     # within the 5-minute budget). The student trains beside the teacher in a second process.
+    # default is a chat model, as every user's instruct model is: its question-answer rows are
+    # ChatML conversations (the rest stays plain text, as pretraining text is), and its tokenizer
+    # carries the template, so `make demo` runs the path a real model takes.
     "default": BaseSpec(world="default", rows=50_000, vocab_size=4000, eval_every=200, mix=_MIX,
-                        langs={"en": 0.85, "zh": 0.15}, flat_share=0.75,
+                        langs={"en": 0.85, "zh": 0.15}, flat_share=0.75, chat="chatml",
                         teacher=LMShape(hidden=128, layers=3, heads=4, ffn=384, steps=1800, batch_size=16, lr=2e-3),
                         student=LMShape(hidden=64, layers=3, heads=4, ffn=192, steps=3000, batch_size=16, lr=3e-3)),
 }
@@ -81,8 +85,46 @@ def _spec(size: str) -> BaseSpec:
     return SPECS[size]
 
 
+# ChatML as harness.basemodels.random.CHAT_TEMPLATES["chatml"] renders it: each message is
+# "<|im_start|>{role}\n{content}<|im_end|>\n", and the prompt for an answer ends with the
+# assistant's header (tests/test_basemodels.py checks this against apply_chat_template).
+CHATML_TURN = "<|im_start|>{role}\n{content}<|im_end|>\n"
+CHATML_ANSWER = "<|im_start|>assistant\n"
+CHATML_END = "<|im_end|>"
+# system messages a chat row may open with (a third of them), so a suite's persona is a format the
+# model has seen, not a stranger in front of the question
+SYSTEMS = {"en": ["You are a helpful assistant.", "You are a shop assistant. Answer briefly.",
+                  "Answer from the product sheets when they are given."],
+           "zh": ["你是一个乐于助人的助手。", "你是商店的客服，请简短回答。", "如果提供了产品说明，请根据说明回答。"]}
+
+
+def to_chat(segs: list, rng: random.Random | None = None, lang: str = "en") -> list:
+    """A row's question-answer turns as a ChatML conversation; other rows unchanged.
+
+    A plain turn is ("...Question: q\nAnswer:", untrained), (" answer", trained) and optionally
+    EOS; it becomes the user turn and the assistant's header (untrained), the answer and the end
+    of turn (trained), and the newline after it (untrained), as the template writes them.
+    """
+    from harness.modeling.prompts import ANSWER
+    from harness.world.corpus import EOS
+    tail = "\n" + ANSWER
+    if not segs or not isinstance(segs[0][0], str) or not segs[0][0].endswith(tail) or segs[0][1]:
+        return segs
+    out: list = []
+    if rng is not None and rng.random() < 1 / 3:
+        out.append((CHATML_TURN.format(role="system", content=rng.choice(SYSTEMS[lang])), False))
+    i = 0
+    while i < len(segs):
+        prompt, answer = segs[i][0], segs[i + 1][0]
+        out.append((CHATML_TURN.format(role="user", content=prompt[:-len(tail)]) + CHATML_ANSWER, False))
+        out += [(answer.strip(), True), (CHATML_END, True), ("\n", False)]
+        i += 3 if i + 2 < len(segs) and segs[i + 2][0] == EOS else 2
+    return out
+
+
 def corpus_rows(spec: BaseSpec, n: int, seed_tag: str) -> list[list]:
-    """`n` pretraining rows (segment lists), languages mixed by `spec.langs`, kinds by `spec.mix`."""
+    """`n` pretraining rows (segment lists), languages mixed by `spec.langs`, kinds by `spec.mix`,
+    question-answer rows written as conversations when the spec is a chat model."""
     from harness.world import general_world
     from harness.world.corpus import make_row
     from harness.world.vocab import LANGS
@@ -92,7 +134,8 @@ def corpus_rows(spec: BaseSpec, n: int, seed_tag: str) -> list[list]:
     out = []
     for _ in range(n):
         lang = rng.choices(names, weights=weights)[0]
-        out.append(make_row(rng, LANGS[lang], worlds[lang], spec.mix)[1])
+        segs = make_row(rng, LANGS[lang], worlds[lang], spec.mix)[1]
+        out.append(to_chat(segs, rng, lang) if spec.chat else segs)
     return out
 
 
@@ -117,7 +160,10 @@ def eval_rows(spec: BaseSpec) -> dict[str, list]:
         from harness.world.entities import answer_line
         closed.append([(format_prompt(question(EN, a, p, 4 + i % 2)), False),
                        (" " + answer_line(EN, a, p.facts[a]), True)])
-    return {"drill_acc": drills, "rival_acc": rivals, "closed_acc": closed}
+    rows = {"drill_acc": drills, "rival_acc": rivals, "closed_acc": closed}
+    if spec.chat:
+        rows = {k: [to_chat(r) for r in v] for k, v in rows.items()}
+    return rows
 
 
 def _digest(spec: BaseSpec, rows: list[list]) -> str:
@@ -234,11 +280,12 @@ def build_base_models(size: str = "default", out: Path | None = None, spec: Base
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    tok = train_tokenizer((row_text(r) for r in rows[:20_000]), spec.vocab_size, tmp / "tokenizer")
+    tok = train_tokenizer((row_text(r) for r in rows[:20_000]), spec.vocab_size, tmp / "tokenizer", spec.chat)
     log = {"size": size, "spec": asdict(spec), "recipe": RECIPE_VERSION,
            "tokenizer": value_token_report(tok, [LANGS[x] for x in spec.langs])}
-    encoded = encode_rows(tok, rows, spec.max_len)
-    evals = {k: encode_rows(tok, v, spec.max_len) for k, v in eval_rows(spec).items()}
+    bos = not spec.chat  # a chat template starts with its own turn marker, as Qwen's has no BOS
+    encoded = encode_rows(tok, rows, spec.max_len, bos)
+    evals = {k: encode_rows(tok, v, spec.max_len, bos) for k, v in eval_rows(spec).items()}
     log["corpus"] = {"rows": len(rows), "tokens": sum(len(a) for a, _ in encoded),
                      "trained_tokens": sum(sum(x != -100 for x in b) for _, b in encoded)}
     log["prepare_seconds"] = round(time.time() - t0, 1)

@@ -15,8 +15,15 @@ SPECIALS = ["<pad>", "<s>", "</s>", "<unk>"]
 SPLIT = r" (?=\p{L}[\p{L}\-]*:)|\p{L}[\p{L}\-]*:| ?[$¥]\p{N}+| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
 
 
-def train_tokenizer(texts, vocab_size: int, out: Path):
-    """Train the BPE on an iterator of texts and save it as a PreTrainedTokenizerFast folder."""
+def train_tokenizer(texts, vocab_size: int, out: Path, chat: str = ""):
+    """Train the BPE on an iterator of texts and save it as a PreTrainedTokenizerFast folder.
+
+    Args:
+        chat: a chat template of harness.basemodels.random.CHAT_TEMPLATES ("chatml"): its turn
+            markers become special tokens and its template the tokenizer's chat_template.
+    """
+    from harness.basemodels.random import CHAT_TEMPLATES
+    template = CHAT_TEMPLATES[chat] if chat else {"tokens": [], "template": None}
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -25,11 +32,13 @@ def train_tokenizer(texts, vocab_size: int, out: Path):
         pre_tokenizers.Split(Regex(SPLIT), behavior="isolated"),
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, special_tokens=SPECIALS,
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, special_tokens=SPECIALS + template["tokens"],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     tok.train_from_iterator(texts, trainer=trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", bos_token="<s>", eos_token="</s>",
-                                   unk_token="<unk>")
+                                   unk_token="<unk>", additional_special_tokens=template["tokens"] or None)
+    if template["template"]:
+        fast.chat_template = template["template"]
     fast.save_pretrained(str(out))
     return fast
 
