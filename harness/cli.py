@@ -196,6 +196,7 @@ BENCHMARKS = {  # name -> script under bench/ (each writes bench/results/<name>.
     "rerun": "rerun.py",
     "base_build": "base_build.py",
     "eval_scaling": "eval_scaling.py",
+    "memory": "memory.py",
 }
 
 
