@@ -104,3 +104,24 @@ def test_aggregate_seeds():
     assert res["ci_low"] < res["value"] < res["ci_high"]
     one = stats.aggregate_seeds([[1, 0, 1, 1]])
     assert one["seed_std"] == 0.0 and one["value"] == 0.75
+
+
+def test_paired_bootstrap_over_seeds_counts_the_training_randomness():
+    rng = np.random.default_rng(0)
+    items = 400
+    # b answers 60% of the items; a's three training runs land at 80%, 40% and 60% (a mean
+    # gap of 0 that single runs make look like +/-20 points) ...
+    b = [(rng.random(items) < 0.6).astype(float) for _ in range(3)]
+    a_runs = [(rng.random(items) < q).astype(float) for q in (0.8, 0.4, 0.6)]
+    pooled = stats.paired_bootstrap(np.mean(a_runs, axis=0), np.mean(b, axis=0), n_resamples=500)
+    seeds = stats.paired_bootstrap_seeds(a_runs, b, n_resamples=500)
+    assert seeds["diff"] == pytest.approx(pooled["diff"])
+    # ... so the interval over seeds is several times wider than the one over items alone
+    assert seeds["ci_high"] - seeds["ci_low"] > 3 * (pooled["ci_high"] - pooled["ci_low"])
+    assert seeds["ci_low"] < 0 < seeds["ci_high"] and seeds["p_value"] > 0.05
+    # a gap every run shows (every a run above every b run) stays significant
+    steady = [(rng.random(items) < q).astype(float) for q in (0.8, 0.78, 0.82)]
+    res = stats.paired_bootstrap_seeds(steady, b, n_resamples=500)
+    assert 0.15 < res["ci_low"] < res["diff"] < res["ci_high"] < 0.27 and res["p_value"] < 0.01
+    with pytest.raises(ValueError):
+        stats.paired_bootstrap_seeds([[1, 0]], [[1, 0, 1]])

@@ -46,8 +46,10 @@ def item_scores(record: dict, key: str) -> dict[str, float]:
 def compare(records: list[dict], metric: str, *, n_resamples: int = 1000, seed: int = 0) -> dict:
     """Paired tests between every two candidates on the items both answered.
 
-    Records of the same technique (several seeds) are pooled: their per-item scores are
-    averaged over seeds first. Works for per-item metrics (mean aggregation) of the test,
+    Records of the same technique (several seeds) are pooled: the permutation test reads their
+    per-item scores averaged over seeds; the bootstrap resamples seeds as well as items
+    (:func:`harness.evaluation.stats.paired_bootstrap_seeds`), so a difference counts as
+    significant only if it holds across training runs. Works for per-item metrics (mean aggregation) of the test,
     fresh and probes parts.
 
     Returns:
@@ -71,7 +73,12 @@ def compare(records: list[dict], metric: str, *, n_resamples: int = 1000, seed: 
         if not ids:
             continue
         xa, xb = [pooled[a][i] for i in ids], [pooled[b][i] for i in ids]
-        boot = stats.paired_bootstrap(xa, xb, n_resamples=n_resamples, seed=seed)
+        if len(groups[a]) > 1 or len(groups[b]) > 1:  # training randomness counts too
+            boot = stats.paired_bootstrap_seeds([[s[i] for i in ids] for s in groups[a]],
+                                                [[s[i] for i in ids] for s in groups[b]],
+                                                n_resamples=n_resamples, seed=seed)
+        else:
+            boot = stats.paired_bootstrap(xa, xb, n_resamples=n_resamples, seed=seed)
         perm = stats.paired_permutation(xa, xb, seed=seed)
         significant = boot["p_value"] < 0.05 and perm["p_value"] < 0.05 and (boot["ci_low"] > 0 or boot["ci_high"] < 0)
         better = None

@@ -115,6 +115,44 @@ def paired_bootstrap(a: Sequence[float], b: Sequence[float], *, n_resamples: int
     return {"diff": diff, "ci_low": lo, "ci_high": hi, "p_value": p, "n": n}
 
 
+def paired_bootstrap_seeds(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], *,
+                           n_resamples: int = 1000, seed: int = 0) -> dict:
+    """Paired bootstrap of mean(a) - mean(b) when either side was trained with several seeds.
+
+    Each resample draws each side's seeds with replacement (independently: seed 1 of one
+    technique has nothing in common with seed 1 of another) and one item draw shared by both
+    sides, so the interval and p cover the training randomness as well as the finite test set.
+    Averaging the seeds first and resampling items alone would treat three training runs as
+    one, and call a gap significant that the next seed may reverse.
+
+    Args:
+        a, b: per seed, per-item scores aligned by item, shapes (seeds_a, items), (seeds_b, items).
+
+    Returns:
+        {"diff", "ci_low", "ci_high", "p_value", "n"} as :func:`paired_bootstrap`.
+    """
+    xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if xa.ndim != 2 or xb.ndim != 2 or xa.shape[1] != xb.shape[1]:
+        raise ValueError(f"per-seed scores must be (seeds, items) on the same items: {xa.shape} vs {xb.shape}")
+    n = xa.shape[1]
+    if n == 0:
+        return {"diff": None, "ci_low": None, "ci_high": None, "p_value": None, "n": 0}
+    rng = _rng(seed)
+    sa = rng.integers(0, xa.shape[0], size=(n_resamples, xa.shape[0]))
+    sb = rng.integers(0, xb.shape[0], size=(n_resamples, xb.shape[0]))
+    items = rng.integers(0, n, size=(n_resamples, n))
+    # per resample: the mean over its drawn seeds of each item, then over its drawn items
+    samples = np.array([xa[sa[r]].mean(axis=0)[items[r]].mean() - xb[sb[r]].mean(axis=0)[items[r]].mean()
+                        for r in range(n_resamples)])
+    diff = float(xa.mean() - xb.mean())
+    lo, hi = _percentiles(samples)
+    if diff == 0:
+        p = 1.0
+    else:
+        p = min(1.0, 2 * float(np.mean(samples <= 0) if diff > 0 else np.mean(samples >= 0)))
+    return {"diff": diff, "ci_low": lo, "ci_high": hi, "p_value": p, "n": n}
+
+
 def paired_permutation(a: Sequence[float], b: Sequence[float], *, n_permutations: int = 10000,
                        seed: int = 0) -> dict:
     """Two-sided paired permutation (sign-flip) test of mean(a - b) = 0.
