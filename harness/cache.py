@@ -282,7 +282,8 @@ def eval_key(artifact_key: str, suite: Any, cfg: Any, base_view: dict | None) ->
     if base_view is not None:
         # what the forgetting deltas read from the base; its latency is wall time, never the same twice
         base_sig = {k: v.get("value") for k, v in sorted(base_view["metrics"].items()) if not k.startswith("latency.")}
-    blob = json.dumps({"artifact": artifact_key, "suite": [suite.name, suite.version],
+    suite_id = [suite.name, suite.version, getattr(suite, "probes_version", "")]  # bundled probes can change alone
+    blob = json.dumps({"artifact": artifact_key, "suite": suite_id,
                        "decode": full["decode"], "eval": full["eval"], "seed": cfg.seed, "base": base_sig,
                        "evaluator": EVAL_VERSION}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
