@@ -40,7 +40,7 @@ from rightfit.errors import UserError
 from rightfit.files import FileLock, publish_dir, write_json
 
 ARTIFACT_FORMAT = 2  # bump when the folder layout changes: old cache entries are then rebuilt
-EVAL_VERSION = 3  # bump when evaluation code changes what it measures
+EVAL_VERSION = 4  # bump when evaluation code changes what it measures
 BUILDING = "is building this artifact"  # what a refused builder is told
 
 

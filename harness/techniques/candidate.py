@@ -53,7 +53,7 @@ class ModelCandidate:
         if self.retriever is None:
             return self
         from harness.retrieval.retriever import Retriever
-        return ModelCandidate(self.name, self.model, self.tokenizer, Retriever.build(docs, self.tokenizer, self.rag),
+        return ModelCandidate(self.name, self.model, self.tokenizer, Retriever.build(docs, self.rag),
                               self.rag, self.shots, self.seed, self.system)
 
     def language_model(self) -> tuple[Any, Any]:

@@ -45,8 +45,8 @@ class RagLora:
         from harness.techniques.candidate import candidate_for
         from harness.techniques.finetune import load_adapter
         model, tokenizer = load_adapter(artifact_dir, ctx, four_bit=False)
-        return candidate_for(self.name, model, tokenizer, ctx, retriever=Retriever.load(artifact_dir / "index"),
-                             rag=ctx.config.rag)
+        return candidate_for(self.name, model, tokenizer, ctx,
+                             retriever=Retriever.load(artifact_dir / "index", ctx.config.rag), rag=ctx.config.rag)
 
 
 TECHNIQUE = RagLora()
