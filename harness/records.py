@@ -83,6 +83,7 @@ class ArtifactInfo(TypedDict, total=False):
     total_params: int
     build_seconds: float
     peak_memory_mb: float
+    index: dict              # retrieving techniques: {"key", "cache_hit", "seconds", "chunks"} of the index cache
 
 
 class TrainLog(TypedDict, total=False):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.techniques.protocol import BuildContext
 from rightfit.errors import UserError
@@ -51,12 +52,21 @@ class RagConfig:
 SETTINGS = {"rag": (RagConfig, field(default_factory=RagConfig, metadata={"help": "Retrieval settings."}))}
 
 
-def build_index(ctx: BuildContext):
-    """Chunk and index the suite's documents into ctx.out_dir/index; returns the Retriever."""
-    from harness.retrieval.retriever import Retriever
-    index = Retriever.build(ctx.suite.docs, ctx.config.rag)
-    index.save(ctx.out_dir / "index")
-    return index
+def build_index(ctx: BuildContext) -> tuple[Any, dict]:
+    """The suite's documents chunked and indexed into ctx.out_dir/index, read from the index cache
+    when the same documents were indexed the same way before (harness.cache.index_for: the key
+    is what builds the index, never rag.top_k or the model).
+
+    Returns:
+        (the Retriever, record fields: chunks, bm25_backend, index_key, index_cache_hit, index_seconds).
+    """
+    from harness.cache import index_for, link_tree
+    index, folder, info = index_for(ctx.suite.docs, ctx.config.rag, ctx.config.cache_dir)
+    if folder is None:  # another process is writing the cached copy: this artifact keeps its own
+        index.save(ctx.out_dir / "index")
+    else:
+        link_tree(folder, ctx.out_dir / "index")
+    return index, {"chunks": len(index.chunks), "bm25_backend": index.bm25_backend, **info}
 
 
 class Rag:
@@ -81,8 +91,7 @@ class Rag:
         pass
 
     def build(self, ctx: BuildContext) -> dict:
-        index = build_index(ctx)
-        return {"chunks": len(index.chunks), "bm25_backend": index.bm25_backend}
+        return build_index(ctx)[1]
 
     def load(self, artifact_dir: Path, ctx: BuildContext):
         from harness.modeling.load import load_model, load_tokenizer, read_manifest

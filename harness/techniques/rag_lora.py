@@ -36,9 +36,8 @@ class RagLora:
     def build(self, ctx: BuildContext) -> dict:
         from harness.techniques.finetune import build_adapter
         from harness.techniques.rag import build_index
-        index = build_index(ctx)
-        return {**build_adapter(ctx, four_bit=False, retriever=index), "chunks": len(index.chunks),
-                "bm25_backend": index.bm25_backend}
+        index, fields = build_index(ctx)
+        return {**build_adapter(ctx, four_bit=False, retriever=index), **fields}
 
     def load(self, artifact_dir: Path, ctx: BuildContext):
         from harness.retrieval.retriever import Retriever
