@@ -38,6 +38,8 @@ demo: setup
 	$(RF) report runs/$(DEMO_RUN)
 	@echo "the report: runs/$(DEMO_RUN)/report.html (open it in a browser; CSV and JSON beside it)"
 
+# setup installs the benchmarks' peers too (lm-eval, rank-bm25, bm25s: requirements.txt); a
+# benchmark whose peer is missing fails with the reason instead of leaving its row empty.
 bench: setup
 	$(RF) bench
 

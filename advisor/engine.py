@@ -1,36 +1,24 @@
 """The rule engine: answers + the ordered table in advisor/rules.yaml -> a ranked recommendation.
 
 Every rule whose condition holds adds its weights to the techniques' scores, its caveat, its
-required checks and its priority weights. Rules that look at the outcome (`top`, `candidates`)
-run in a second pass, after the ranking, and may only add caveats, checks and priorities. The
-table is validated when loaded (advisor/rule_table.py), so evaluation trusts it.
+required checks and its priority weights. The table's constraints then split the techniques:
+those that break one (they do not fit the hardware or the device, or lack their data) are
+ranked after every one that passes and are never built. Rules that look at the outcome (`top`,
+`candidates`) run in a second pass, after the ranking, and may only add caveats, checks and
+priorities. The table is validated when loaded (advisor/rule_table.py), so evaluation trusts it.
 """
 
 from __future__ import annotations
 
-import functools
 import operator
 from typing import Any
 
-from advisor.estimate import estimate
-from advisor.questionnaire import load_questionnaire
+from advisor import sizing
 from advisor.rule_table import POST_FACTS, load_rules
 
 OPS = {"eq": operator.eq, "ne": operator.ne, "gte": operator.ge, "lte": operator.le, "gt": operator.gt,
        "lt": operator.lt, "in": lambda value, values: value in values}
 SCORE_EFFECTS = (("recommend", 1), ("boost", 1), ("penalise", -1))
-
-
-@functools.lru_cache(maxsize=256)
-def derived_facts(model_size_b: float, gpu: str) -> dict[str, bool]:
-    """fits_full / fits_lora / fits_qlora: the estimate for this model fits this GPU (never on CPU).
-
-    Full fine-tuning counts as fitting when its leaner pure-bf16 variant does (8 B per parameter).
-    """
-    gpu_gb = load_questionnaire()["gpu"]["meta"][gpu]["gpu_gb"]
-    n = model_size_b * 1e9
-    return {f"fits_{name}": bool(gpu_gb > 0 and estimate(n, method, gpu_gb=gpu_gb)["fits"])
-            for name, method in (("full", "full_bf16"), ("lora", "lora"), ("qlora", "qlora4"))}
 
 
 def holds(cond: dict, facts: dict[str, Any]) -> bool:
@@ -51,32 +39,57 @@ def holds(cond: dict, facts: dict[str, Any]) -> bool:
     return OPS[cond["op"]](value, cond["value"])
 
 
-def shortlist(ranking: list[str], scores: dict[str, float], size: int) -> list[str]:
-    """What the plan builds: prompt first, then up to `size` top techniques with a positive score.
+def shortlist(ranking: list[str], scores: dict[str, float], size: int, fits: dict[str, bool]) -> list[str]:
+    """What the plan builds: prompt first (the baseline every candidate is measured against, even
+    where it could not ship), then up to `size` top techniques that pass every constraint and
+    have a positive score.
 
     A RAG+LoRA top pick brings RAG and LoRA along (to show what each part adds); distillation
     brings `distill_control`, the same student trained without the teacher.
     """
-    picks = [t for t in ranking if t != "prompt" and scores[t] > 0][:size]
+    picks = [t for t in ranking if t != "prompt" and scores[t] > 0 and fits[t]][:size]
     out = ["prompt", *picks]
     if picks and picks[0] == "rag_lora":
-        out += [t for t in ("rag", "lora") if t not in out]
+        out += [t for t in ("rag", "lora") if t not in out and fits[t]]
     if "distill" in picks:
         out.append("distill_control")
     return out
+
+
+def broken(table: dict, facts: dict[str, Any], size: sizing.Sizing) -> dict[str, list[str]]:
+    """technique -> ids of the constraints it breaks (empty: it may be ranked first and built)."""
+    out: dict[str, list[str]] = {t: [] for t in table["techniques"]}
+    for c in table.get("constraints", []):
+        for t in c["techniques"]:
+            if "sizing" in c:
+                ok = (sizing.training(t, size) if c["sizing"] == "train" else sizing.device(t, size))["fits"]
+            else:
+                ok = holds(c["holds"], facts)
+            if not ok:
+                out[t].append(c["id"])
+    return out
+
+
+def quality_margin(table: dict, answers: dict[str, Any]) -> float:
+    """How far below the best measured accuracy a candidate may score and still win (the report's floor)."""
+    margin = table["quality_margin"]
+    return float(margin["values"][answers[margin["question"]]])
 
 
 def evaluate(answers: dict[str, Any], table: dict | None = None) -> dict:
     """Run the rule table over complete answers (see questionnaire.complete).
 
     Returns:
-        {"scores": {technique: score}, "ranking": [technique, best first],
-         "contributions": {technique: [(rule id, signed weight)]}, "fired": [rule ids in order],
-         "caveats": [{id, rule, checks, en, zh}], "checks": [names], "priorities": {name: weight, sum 1},
-         "candidates": [techniques to build], "facts": {derived and second-pass facts}}
+        {"scores": {technique: score}, "ranking": [technique: those that pass every constraint
+         first, each part best first], "fits": {technique: passes every constraint},
+         "broken": {technique: [constraint ids]}, "contributions": {technique: [(rule id, signed weight)]},
+         "fired": [rule ids in order], "caveats": [{id, rule, checks, en, zh}], "checks": [names],
+         "priorities": {name: weight, sum 1}, "candidates": [techniques to build],
+         "quality_margin": float, "facts": {derived and second-pass facts}}
     """
     table = table or load_rules()
-    facts = {**answers, **derived_facts(float(answers["model_size_b"]), answers["gpu"])}
+    size = sizing.sizing_of(answers)
+    facts = {**answers, **sizing.facts(size)}
     scores = {t: 0.0 for t in table["techniques"]}
     contributions: dict[str, list] = {t: [] for t in table["techniques"]}
     fired, caveats, checks = [], [], []
@@ -101,17 +114,20 @@ def evaluate(answers: dict[str, Any], table: dict | None = None) -> dict:
         if not rule["_post"] and holds(rule["when"], facts):
             apply(rule)
     order = table["techniques"]
-    ranking = sorted(order, key=lambda t: (-scores[t], order.index(t)))
-    candidates = shortlist(ranking, scores, table["shortlist"])
+    broken_by = broken(table, facts, size)
+    fits = {t: not broken_by[t] for t in order}
+    ranking = sorted(order, key=lambda t: (not fits[t], -scores[t], order.index(t)))
+    candidates = shortlist(ranking, scores, table["shortlist"], fits)
     facts.update({POST_FACTS[0]: ranking[0], POST_FACTS[1]: candidates})
     for rule in post:
         if holds(rule["when"], facts):
             apply(rule)
     total = sum(priorities.values())
-    return {"scores": scores, "ranking": ranking, "contributions": contributions, "fired": fired,
-            "caveats": caveats, "checks": checks,
+    return {"scores": scores, "ranking": ranking, "fits": fits, "broken": broken_by, "contributions": contributions,
+            "fired": fired, "caveats": caveats, "checks": checks,
             "priorities": {k: round(v / total, 4) for k, v in priorities.items()},
-            "candidates": candidates, "facts": {k: v for k, v in facts.items() if k not in answers}}
+            "candidates": candidates, "quality_margin": quality_margin(table, answers),
+            "facts": {k: v for k, v in facts.items() if k not in answers}}
 
 
 def top_pick(answers: dict[str, Any]) -> str:

@@ -19,11 +19,14 @@ from rightfit.errors import UserError
 from rightfit.vocabulary import CHECKS, PRIORITIES
 
 RULES = Path(__file__).resolve().parent / "rules.yaml"
-DERIVED_FACTS = ("fits_full", "fits_lora", "fits_qlora")        # yes/no, from the resource estimate
+DERIVED_FACTS = ("fits_full", "fits_lora", "fits_qlora", "fits_distill", "fits_device",
+                 "student_fits_device")                          # yes/no, from advisor/sizing.py
 POST_FACTS = ("top", "candidates")                               # known only after the ranking
 OPERATORS = ("eq", "ne", "in", "gte", "lte", "gt", "lt")
 RULE_KEYS = {"id", "when", "recommend", "boost", "penalise", "caveat", "requires_check", "priority", "reason",
              "source"}
+CONSTRAINT_KEYS = {"id", "techniques", "sizing", "holds", "why", "fix"}
+SIZING_CHECKS = ("train", "device")
 
 
 def _has(entry: Any, *keys: str) -> bool:
@@ -72,6 +75,8 @@ def check_table(table: Any, source: str) -> dict:
         raise UserError(f"{source}: 'techniques' must list the techniques the rules rank, each once.")
     if sorted(table.get("priorities", {})) != sorted(PRIORITIES):
         raise UserError(f"{source}: 'priorities' must give a base weight to {', '.join(PRIORITIES)}.")
+    _check_constraints(table.get("constraints", []), source, techniques)
+    _check_margin(table.get("quality_margin"), source)
     seen = set()
     for i, rule in enumerate(table["rules"]):
         where = f"{source}: rule '{rule.get('id', f'#{i + 1}')}'" if isinstance(rule, dict) else f"{source}: rule #{i + 1}"
@@ -100,6 +105,37 @@ def check_table(table: Any, source: str) -> dict:
             raise UserError(f"{where}: say where the rule comes from in 'source'.")
         rule["_post"] = post
     return table
+
+
+def _check_constraints(constraints: Any, source: str, techniques: list[str]) -> None:
+    """Each constraint: id, techniques, and either `sizing: train|device` or `holds` with why and fix texts."""
+    if not isinstance(constraints, list):
+        raise UserError(f"{source}: 'constraints' must be a list; fix the YAML.")
+    for i, c in enumerate(constraints):
+        where = f"{source}: constraint '{c.get('id', f'#{i + 1}')}'" if isinstance(c, dict) else f"{source}: constraint #{i + 1}"
+        if not isinstance(c, dict) or not c.get("id") or set(c) - CONSTRAINT_KEYS:
+            raise UserError(f"{where}: a constraint is {{{', '.join(sorted(CONSTRAINT_KEYS))}}} with an id; fix it.")
+        if not isinstance(c.get("techniques"), list) or not c["techniques"] or set(c["techniques"]) - set(techniques):
+            raise UserError(f"{where}: 'techniques' must list some of {', '.join(techniques)}.")
+        if "sizing" in c:
+            if c["sizing"] not in SIZING_CHECKS or {"holds", "why", "fix"} & set(c):
+                raise UserError(f"{where}: 'sizing' is one of {', '.join(SIZING_CHECKS)}, alone; fix it.")
+            continue
+        if _check_condition(c.get("holds"), where, techniques):
+            raise UserError(f"{where}: a constraint cannot depend on the ranking ({', '.join(POST_FACTS)}).")
+        if not (_has(c.get("why"), "en", "zh") and _has(c.get("fix"), "en", "zh")):
+            raise UserError(f"{where}: 'why' and 'fix' need en and zh texts; add them.")
+
+
+def _check_margin(margin: Any, source: str) -> None:
+    """quality_margin: {question: a scale question, values: {1..5: a margin in [0, 1]}}."""
+    questions = load_questionnaire()
+    ok = (isinstance(margin, dict) and questions.get(margin.get("question"), {}).get("type") == "scale"
+          and isinstance(margin.get("values"), dict) and sorted(margin["values"]) == [1, 2, 3, 4, 5]
+          and all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in margin["values"].values()))
+    if not ok:
+        raise UserError(f"{source}: 'quality_margin' must be {{question: <a 1-5 scale question>, values: "
+                        f"{{1..5: a margin from 0 to 1}}}}; fix it.")
 
 
 @functools.lru_cache(maxsize=None)

@@ -19,6 +19,10 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 sys.path.insert(0, str(REPO))
 
+from rightfit import ui  # noqa: E402
+
+ui.silence_library_noise()  # as `rightfit` does: library messages a reader can do nothing about
+
 
 def built_base_teacher() -> Path | None:
     from harness.basemodels.build import cache_dir
@@ -69,6 +73,22 @@ def load_model(path: str | None, texts: list[str]):
     desc = {"path": path, "source": source, "params": sum(p.numel() for p in model.parameters()),
             "hidden": model.config.hidden_size, "layers": model.config.num_hidden_layers}
     return model, tok, desc
+
+
+def peer(module: str, package: str):
+    """Import the peer a benchmark compares against, or stop the benchmark with the reason: a row
+    without its peer is an error, never a silently missing number.
+
+    Args:
+        module: the import name (``lm_eval``, ``rank_bm25``); package: its pip name, pinned in
+            requirements.txt, which `make bench` installs.
+    """
+    import importlib
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise SystemExit(f"peer missing: {package} cannot be imported ({e}); `make bench` installs it from "
+                         f"requirements.txt (or: pip install -r requirements.txt)") from None
 
 
 def timed(fn, repeats: int = 3):

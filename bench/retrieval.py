@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from eval_common import write_result  # noqa: E402
+from eval_common import peer, write_result  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float:
@@ -68,6 +68,8 @@ def main() -> None:
     ap.add_argument("--out", default="", help="write the result here instead of bench/results/retrieval.json")
     args = ap.parse_args()
     full_run = args.sizes == ap.get_default("sizes") and not args.bm25_only
+    BM25Okapi = peer("rank_bm25", "rank-bm25").BM25Okapi  # the peers every size is compared with
+    bm25s = peer("bm25s", "bm25s")
     torch.set_num_threads(args.threads)
     import faiss
     faiss.omp_set_num_threads(args.threads)
@@ -101,13 +103,11 @@ def main() -> None:
         docs = texts[:n]
         row: dict = {}
         tokenized = [bm25_tokens(d) for d in docs]
-        from rank_bm25 import BM25Okapi
         t0 = time.perf_counter()
         bm = BM25Okapi(tokenized)
         row["rank_bm25"] = {"index_s": round(time.perf_counter() - t0, 2),
                             **timed_queries(lambda q: np.argsort(-bm.get_scores(bm25_tokens(q)))[:5],
                                             questions[:min(len(questions), 50 if n >= 100000 else 200)])}
-        import bm25s
         t0 = time.perf_counter()
         retr = bm25s.BM25()
         retr.index(tokenized, show_progress=False)

@@ -40,8 +40,8 @@ from rightfit import ui
 from rightfit.errors import UserError
 from rightfit.files import FileLock, publish_dir, write_json
 
-ARTIFACT_FORMAT = 2  # bump when the folder layout changes: old cache entries are then rebuilt
-EVAL_VERSION = 4  # bump when evaluation code changes what it measures
+ARTIFACT_FORMAT = 3  # bump when the folder layout or a manifest field's meaning changes: old entries rebuild
+EVAL_VERSION = 5  # bump when evaluation code changes what it measures
 BUILDING = "is building this artifact"  # what a refused builder is told
 
 
@@ -77,41 +77,67 @@ def check_train_data(technique: Any, ctx: BuildContext) -> None:
         raise UserError(f"suite '{ctx.suite.name}' has no documents for train.data=docs; add docs/ or use pairs.")
 
 
-def check_memory(technique: Any, ctx: BuildContext) -> dict | None:
-    """Refuse before training when the estimated peak exceeds cfg.max_memory_gb (> 0).
+def check_memory(technique: Any, ctx: BuildContext) -> dict:
+    """The estimated peaks of building and evaluating `technique`; refused before anything loads
+    when one exceeds cfg.max_memory_gb (> 0), naming the settings that would make it fit.
 
-    The estimate sums advisor.estimate over the models the technique holds while building.
+    Returns:
+        {"build": harness.modeling.memory.build_estimate or None, "eval": eval_estimate}
     """
+    from harness.modeling.memory import build_estimate, eval_estimate
+    estimates = {"build": build_estimate(technique, ctx) if technique.trains else None,
+                 "eval": eval_estimate(technique, ctx)}
     budget = float(ctx.config.max_memory_gb or 0.0)
-    held = technique.memory(ctx)
-    if budget <= 0 or not held:
-        return None
-    from advisor.estimate import estimate
-    train = ctx.config.train
-    total = 0.0
-    for model, method in held:
-        n_params, layers, hidden = _shape(model, ctx.config)
-        total += estimate(n_params, method, seq_len=train.seq_len, batch=train.batch_size, n_layers=layers,
-                          hidden=hidden, lora_r=ctx.config.lora.r, checkpointing=False)["total_gb"]
-    total = round(total, 2)
-    if total > budget:
-        raise UserError(f"'{technique.name}' needs an estimated {total} GB at peak (seq_len "
-                        f"{train.seq_len}, batch {train.batch_size}) but max_memory_gb is {budget} GB; lower "
-                        f"train.batch_size or train.seq_len, pick lora/qlora, or raise --max-memory.")
-    return {"total_gb": total}
+    if budget <= 0:
+        return estimates
+    for phase, est in estimates.items():
+        if est is None or est["total_gb"] <= budget:
+            continue
+        fixes = [f"{change} ({gb:g} GB)" for change, gb in _alternatives(technique, ctx, phase) if gb <= budget]
+        what = (f"training ({est['batch']['rows']} x {est['batch']['width']} tokens per step, "
+                f"{est['precision']})" if phase == "build" else "evaluation")
+        raise UserError(f"'{technique.name}' needs an estimated {est['total_gb']:g} GB for {what} but "
+                        f"max_memory_gb is {budget:g} GB; "
+                        + (f"set {' or '.join(fixes)}" if fixes else "no single setting brings it under; use a "
+                           "smaller model or more memory") + ", or raise --max-memory.")
+    return estimates
 
 
-def _shape(model: str, cfg: Any) -> tuple[int, int, int]:
-    """(parameters, layers, hidden) of a model from its config, counted on the meta device (no weights read)."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
-
-    from harness.modeling.load import resolve_model
-    mcfg = AutoConfig.from_pretrained(resolve_model(model), local_files_only=True,
-                                      trust_remote_code=bool(cfg.trust_remote_code))
-    with torch.device("meta"):
-        n = sum(p.numel() for p in AutoModelForCausalLM.from_config(mcfg).parameters())
-    return n, int(getattr(mcfg, "num_hidden_layers", 1)), int(getattr(mcfg, "hidden_size", 1))
+def _alternatives(technique: Any, ctx: BuildContext, phase: str) -> list[tuple[str, float]]:
+    """(setting to change, estimated GB with it) for the phase over budget: one change at a time."""
+    from harness.modeling.memory import build_estimate, eval_estimate
+    from harness.modeling.precision import bf16_kernels
+    from harness.techniques import REGISTRY
+    cfg = ctx.config
+    train, decode = cfg.train, cfg.decode
+    tries: list[tuple[str, Any, Any]] = []   # (label, config, technique)
+    if phase == "build":
+        if not train.gradient_checkpointing:
+            tries.append(("train.gradient_checkpointing=true", {"gradient_checkpointing": True}, technique))
+        if train.batch_size > 1:
+            tries.append((f"train.batch_size={train.batch_size // 2}", {"batch_size": train.batch_size // 2}, technique))
+        if train.seq_len > 128:
+            tries.append((f"train.seq_len={train.seq_len // 2}", {"seq_len": train.seq_len // 2}, technique))
+        if bf16_kernels() and train.precision != "bf16" and technique.name in ("full", "distill", "distill_control"):
+            tries.append(("train.precision=bf16", {"precision": "bf16"}, technique))
+        if technique.name in ("lora", "full") and "qlora" in REGISTRY:
+            tries.append(("the qlora candidate instead", {}, REGISTRY["qlora"]))
+        out = []
+        for label, change, tech in tries:
+            alt = dataclasses.replace(ctx, config=dataclasses.replace(cfg, train=dataclasses.replace(train, **change)))
+            est = build_estimate(tech, alt)
+            out.append((label, est["total_gb"] if est else 0.0))
+        return out
+    if cfg.eval.memory_gb > 0.25:
+        tries.append((f"eval.memory_gb={cfg.eval.memory_gb / 4:g}",
+                      dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, memory_gb=cfg.eval.memory_gb / 4)), technique))
+    if decode.batch_size > 1:
+        tries.append((f"decode.batch_size={max(1, decode.batch_size // 4)}",
+                      dataclasses.replace(cfg, decode=dataclasses.replace(decode, batch_size=max(1, decode.batch_size // 4))),
+                      technique))
+    if bf16_kernels() and cfg.dtype != "bfloat16":
+        tries.append(("dtype=bfloat16", dataclasses.replace(cfg, dtype="bfloat16"), technique))
+    return [(label, eval_estimate(tech, dataclasses.replace(ctx, config=alt))["total_gb"]) for label, alt, tech in tries]
 
 
 def folder_size(path: Path) -> int:
@@ -154,7 +180,7 @@ def build_or_load(technique: str, ctx: BuildContext) -> tuple[Candidate, dict]:
                         trainable_params=int(manifest.get("trainable_params", 0)),
                         total_params=int(manifest.get("total_params", 0)),
                         build_seconds=round(time.perf_counter() - start, 3) if hit else manifest["build_seconds"],
-                        peak_memory_mb=manifest["peak_memory_mb"])
+                        peak_memory_mb=manifest["peak_memory_mb"], memory=manifest.get("memory"))
     if manifest.get("index"):  # techniques that retrieve: the index they read, and whether it was cached
         info["index"] = manifest["index"]
     return candidate, {"artifact": info, "train": TrainLog(**manifest.get("train", {"steps": 0}))}
@@ -198,7 +224,7 @@ def _build(tech: Any, ctx: BuildContext, key: str, work: Path, final: Path, star
     publishes; a technique that does not train is built by process 0 alone. The lock is taken
     before anything in `work` is touched, so --force never deletes a live build's files.
     """
-    from harness.modeling.memory import peak_memory_mb, reset_peak_memory
+    from harness.modeling.memory import Window
     if not distributed.is_main():
         distributed.barrier()  # process 0 has cleared the folder (force) and holds the lock
         if tech.trains:
@@ -212,10 +238,10 @@ def _build(tech: Any, ctx: BuildContext, key: str, work: Path, final: Path, star
                 if entry.name != ".lock":
                     shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         distributed.barrier()
-        reset_peak_memory()
         seed_everything(ctx.seed)
         try:
-            fields = tech.build(dataclasses.replace(ctx, out_dir=work))
+            with Window() as window:
+                fields = tech.build(dataclasses.replace(ctx, out_dir=work))
         except BaseException:
             if not (work / "checkpoints").is_dir():  # nothing to resume from: leave no trace
                 lock.release()
@@ -226,7 +252,7 @@ def _build(tech: Any, ctx: BuildContext, key: str, work: Path, final: Path, star
         manifest = {"technique": tech.name, "key": key, "format": ARTIFACT_FORMAT, "base_model": tech.base_of(ctx),
                     "suite": {"name": ctx.suite.name, "version": ctx.suite.version}, "seed": ctx.seed,
                     "build_seconds": round(time.perf_counter() - start, 3),
-                    "peak_memory_mb": round(peak_memory_mb(), 1), **fields}
+                    "peak_memory_mb": window.result["added_mb"], "memory": window.result, **fields}
         write_manifest(work, manifest)
     finally:
         lock.release()

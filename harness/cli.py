@@ -58,7 +58,7 @@ def run(config, overrides, plan_path, suite, candidates, base_model, seeds, run_
         data, _ = load_yaml(plan_path)
         plan = Plan.from_dict(data, plan_path)
         plan_text = Path(plan_path).read_text(encoding="utf-8")
-        base["candidates"] = list(plan.candidates)
+        base = plan_base(plan)
     flags = {"suite": suite, "candidates": candidates, "base_model": base_model, "seeds": seeds,
              "max_memory_gb": max_memory, "trust_remote_code": trust_remote_code or None}
     extra = [f"{k}={v}" for k, v in flags.items() if v is not None]
@@ -88,8 +88,11 @@ def run(config, overrides, plan_path, suite, candidates, base_model, seeds, run_
             records = run_plan(cfg, rd, force=force, plan=plan, ready=ready)
             rd.write_env([cfg.seed + i for i in range(cfg.seeds)])
     if dry_run:
-        out = {"run_dir": str(rd.path), "candidates": cfg.candidates, "dry_run": True}
+        out = {"run_dir": str(rd.path), "candidates": cfg.candidates, "dry_run": True, "memory": ready.memory}
         click.echo(json.dumps(out) if as_json else f"wrote {rd.path} (dry run: nothing built)")
+        if not as_json:
+            for line in memory_lines(ready.memory):
+                click.echo(line)
         return
     accuracy = ready.suite.accuracy_metric
     from rightfit.vocabulary import default_weights
@@ -104,6 +107,34 @@ def run(config, overrides, plan_path, suite, candidates, base_model, seeds, run_
     click.echo(f"run records written to {rd.path}/records/")
     for line in summary_table(records, accuracy, weights, "plan" if plan is not None else "suite"):
         click.echo(line)
+
+
+def memory_lines(memory: dict) -> list[str]:
+    """The estimated peaks per candidate, as a dry run prints them (before anything loads)."""
+    lines = []
+    for technique, est in memory.items():
+        build, ev = est.get("build"), est["eval"]
+        text = f"  {technique}: evaluation ~{ev['total_gb']:.2f} GB"
+        if build:
+            b = build["batch"]
+            text = (f"  {technique}: build ~{build['total_gb']:.2f} GB ({b['rows']} x {b['width']} tokens per step, "
+                    f"{build['precision']}{', checkpointing' if build['checkpointing'] else ''}), "
+                    f"evaluation ~{ev['total_gb']:.2f} GB")
+        lines.append(text)
+    if lines:
+        lines.insert(0, f"estimated peak memory on this {next(iter(memory.values()))['eval']['device']} "
+                        f"(the --max-memory guard checks these):")
+    return lines
+
+
+def plan_base(plan) -> dict:
+    """What a plan sets in the run config, under the config file and `key=value` overrides: its
+    candidates, and the settings its memory estimate assumed (train.precision,
+    train.gradient_checkpointing), so the run builds the variant that was estimated."""
+    from harness.config import apply_overrides
+    base = apply_overrides({}, [f"{key}={str(value).lower() if isinstance(value, bool) else value}"
+                                for key, value in plan.settings.items()])
+    return {**base, "candidates": list(plan.candidates)}
 
 
 # Summary columns: (record key with {acc} for the suite's accuracy metric, header); a column is
@@ -215,7 +246,6 @@ def bench(only, as_json) -> None:
     (a bare PyTorch loop, one question at a time, lm-eval, rank-bm25, the first run).
     """
     import json
-    import subprocess
     import sys
     import time
 
@@ -240,18 +270,57 @@ def bench(only, as_json) -> None:
             summary[name] = {"status": "missing", "script": str(script)}
             continue
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, str(script)], cwd=root.parent)
-        summary[name] = {"status": "ok" if proc.returncode == 0 else f"failed (exit {proc.returncode})",
+        code, last = _run_streaming([sys.executable, str(script)], root.parent)
+        summary[name] = {"status": "ok" if code == 0 else f"failed (exit {code})",
                          "seconds": round(time.perf_counter() - t0, 1)}
+        if code != 0:
+            summary[name]["reason"] = last  # the script's last word on stderr: why it stopped
         result = root / "results" / f"{name}.json"
-        if proc.returncode == 0 and result.exists():
+        if code == 0 and result.exists():
             summary[name]["result"] = json.loads(result.read_text())
+            empty = _no_value(summary[name]["result"])
+            if empty:  # a row without its number is an error, never a silent gap
+                summary[name].update(status="failed (no value)", reason=f"no value for {', '.join(empty[:5])}")
     atomic_write(summary_path, json.dumps(summary, indent=1) + "\n")
     if as_json:
         click.echo(json.dumps(summary))
     else:
         for name, row in summary.items():
-            click.echo(f"{name:<22}{row['status']:<20}{row.get('seconds', '')}")
+            click.echo(f"{name:<22}{row['status']:<20}{row.get('seconds', ''):<8}{_headline(row)}")
         click.echo(f"wrote {root / 'results' / 'summary.json'}")
     if any(summary[name]["status"] != "ok" for name in names):
         raise SystemExit(1)
+
+
+def _run_streaming(cmd: list[str], cwd) -> tuple[int, str]:
+    """Run a benchmark with its stderr passed through; (exit code, its last non-empty stderr line)."""
+    import subprocess
+    import sys
+    proc = subprocess.Popen(cmd, cwd=cwd, stderr=subprocess.PIPE, text=True, errors="replace")
+    last = ""
+    for line in proc.stderr:
+        sys.stderr.write(line)
+        last = line.strip() or last
+    return proc.wait(), last[:400]
+
+
+def _no_value(result, path: str = "") -> list[str]:
+    """Dotted paths of the result's fields that hold no value (None)."""
+    if isinstance(result, dict):
+        return [p for k, v in result.items() for p in _no_value(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(result, list):
+        return [p for i, v in enumerate(result) for p in _no_value(v, f"{path}[{i}]")]
+    return [path] if result is None else []
+
+
+def _headline(row: dict) -> str:
+    """What a summary line says after the status: the reason of a failure, else the benchmark's
+    headline, else its top-level ratios."""
+    if row.get("reason"):
+        return row["reason"]
+    result = row.get("result") or {}
+    if result.get("headline"):
+        return str(result["headline"])
+    ratios = [f"{k} {v:.3g}" for k, v in result.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+              and any(w in k for w in ("ratio", "speedup"))]
+    return ", ".join(ratios[:3])

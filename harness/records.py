@@ -72,6 +72,7 @@ class Example(TypedDict, total=False):
     context_truncated: int   # chunks cut or dropped to fit the context window (RAG)
     prompt: str              # the exact text the model read (its chat template applied, context included)
     process: int             # the process of a launch that answered it (0 without a launcher)
+    lm_eval_em: float | None  # lm-eval's own exact match of the answer (a candidate imported from lm-eval)
 
 
 class ArtifactInfo(TypedDict, total=False):
@@ -82,7 +83,8 @@ class ArtifactInfo(TypedDict, total=False):
     trainable_params: int
     total_params: int
     build_seconds: float
-    peak_memory_mb: float
+    peak_memory_mb: float    # the build's own peak: memory["added_mb"]
+    memory: dict | None      # harness.modeling.memory.Window result of the build {start_mb, peak_mb, added_mb}
     index: dict              # retrieving techniques: {"key", "cache_hit", "seconds", "chunks"} of the index cache
 
 
@@ -106,6 +108,7 @@ class CandidateRecord(TypedDict, total=False):
     suite: dict[str, Any]    # {"name", "version", "language"}
     technique_config: dict[str, Any]
     precision: dict[str, Any]     # {"dtype": weights at evaluation, "train": "fp32"|"mixed"|"bf16"|None}
+    memory: dict[str, Any]        # {"build"|"eval": {"estimate": ..., "measured": {start_mb, peak_mb, added_mb}}}
     artifact: ArtifactInfo
     train: TrainLog
     metrics: dict[str, MetricValue]
@@ -114,6 +117,7 @@ class CandidateRecord(TypedDict, total=False):
     eval_cache: dict[str, Any]    # {"key", "hit"}: evaluation reused from an identical earlier one
     timings: dict[str, float]     # seconds: build, eval, ...
     created: str                  # ISO 8601 UTC
+    source: str                   # "lm-eval": answered by lm-eval, imported (harness/lmeval/samples.py)
 
 
 class RunRecord(TypedDict, total=False):

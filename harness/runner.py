@@ -10,7 +10,7 @@ and an aggregated record (mean over seeds, CI over seeds) is written beside the 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ def set_threads(n_params: float = 0) -> int:
     n = int(os.environ.get("RIGHTFIT_THREADS") or (os.cpu_count() or 1 if n_params >= LARGE_MODEL else 1))
     torch.set_num_threads(n)
     # rightfit shows its own progress; the libraries' per-load bars and deprecation notes are noise here
+    ui.silence_library_noise()
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers|peft")
@@ -82,6 +83,7 @@ class Ready:
     teacher: str
     student: str
     config: Any
+    memory: dict = field(default_factory=dict)   # technique -> check_memory's estimates
 
 
 def settle(cfg: Any, suite: Any) -> Any:
@@ -117,6 +119,7 @@ def preflight(cfg: Any, *, build_bases: bool = True) -> Ready:
     self_built = cfg.base_model.partition("-")[0] in SPECS
 
     unbuilt: set[str] = set()  # self-built models a dry run does not build
+    memory: dict[str, dict] = {}
 
     def base(name: str, role: str) -> str:
         if build_bases or name.partition("-")[0] not in SPECS:
@@ -137,11 +140,12 @@ def preflight(cfg: Any, *, build_bases: bool = True) -> Ready:
                 resolve_model(model)
         if tech.trains:
             cache.check_train_data(tech, ctx)
-            cache.check_memory(tech, ctx)
+        if not unbuilt:  # a dry run without the self-built models cannot read their shapes
+            memory[technique] = cache.check_memory(tech, ctx)
         tech.check(ctx)
-    for field in ("cache_dir", "runs_dir"):
-        check_writable_folder(getattr(cfg, field), f"field '{field}' ('{getattr(cfg, field)}')")
-    return Ready(suite, teacher, student, cfg)
+    for name in ("cache_dir", "runs_dir"):
+        check_writable_folder(getattr(cfg, name), f"field '{name}' ('{getattr(cfg, name)}')")
+    return Ready(suite, teacher, student, cfg, memory)
 
 
 def run_plan(cfg: Any, rd: RunDir, *, force: bool = False, plan: Any = None,
@@ -159,6 +163,7 @@ def run_plan(cfg: Any, rd: RunDir, *, force: bool = False, plan: Any = None,
     from harness.evaluation.evaluate import evaluate_candidate
     from harness.modeling import distributed
     from harness.modeling.load import params_on_disk
+    from harness.modeling.memory import Window
     from harness.techniques import REGISTRY
     from harness.techniques.protocol import BuildContext
     cache.clean_stale_partials(Path(cfg.cache_dir))  # unfinished builds nobody resumed for a week
@@ -189,7 +194,9 @@ def run_plan(cfg: Any, rd: RunDir, *, force: bool = False, plan: Any = None,
             result = None if force else cache.read_eval(cfg, eval_key)
             if not distributed.main_value(result is not None):  # every process of a launch evaluates, or none
                 ui.info(f"[{name}] evaluate")
-                result = evaluate_candidate(candidate, suite, cfg, trains=tech.trains, base=base_view)
+                with Window() as window:
+                    result = evaluate_candidate(candidate, suite, cfg, trains=tech.trains, base=base_view)
+                result["memory"] = window.result
                 if distributed.is_main():
                     cache.write_eval(cfg, eval_key, result)
             else:
@@ -205,6 +212,11 @@ def run_plan(cfg: Any, rd: RunDir, *, force: bool = False, plan: Any = None,
                 timings={"build": round(t1 - t0, 3), "eval": round(t2 - t1, 3), **{
                     f"eval.{k}": round(v, 3) for k, v in result["timings"].items()}})
             record["precision"] = precision_of(cfg, tech, ctx)
+            estimates = ready.memory.get(technique) or cache.check_memory(tech, ctx)
+            record["memory"] = {
+                "build": {"estimate": estimates["build"], "measured": fields["artifact"].get("memory")}
+                if tech.trains else None,
+                "eval": {"estimate": estimates["eval"], "measured": result.get("memory")}}
             if result.get("canaries"):
                 record["canaries"] = result["canaries"]
             if tech.reference:
@@ -229,7 +241,8 @@ def _subdir(candidate: str) -> str:
 def precision_of(cfg: Any, tech: Any, ctx: Any) -> dict:
     """What the candidate's numbers were computed in: the weights' dtype at evaluation and, for a
     technique that trains, the training precision."""
-    from harness.modeling.precision import load_dtype, model_dtype, train_precision
+    from harness.modeling.load import model_dtype
+    from harness.modeling.precision import load_dtype, train_precision
     return {"dtype": load_dtype(cfg.dtype, model_dtype(tech.base_of(ctx))),
             "train": train_precision(cfg.train.precision) if tech.trains else None,
             "gradient_checkpointing": bool(cfg.train.gradient_checkpointing) if tech.trains else None}

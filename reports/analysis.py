@@ -26,10 +26,12 @@ ACCURACY_AXIS = ("test.{acc}", "test.f1", "test.seen.{acc}")
 HEADLINE = ("test.{acc}", "test.f1", "test.semantic", "test.seen.{acc}", "test.docs_only.{acc}", "fresh.{acc}",
             "test.rouge1", "test.rouge2",
             "test.rougeL", "test.bleu", "test.traceability", "test.style", "probes.em", "probes.mc_acc",
-            "general.ppl", "domain.ppl", "forgetting.probes.em", "forgetting.probes.mc_acc", "privacy.leak_rate",
+            "general.ppl", "domain.ppl", "forgetting.probes.mc_acc", "forgetting.probes.em", "privacy.leak_rate",
             "privacy.exposure", "latency.p50_s", "latency.p95_s", "latency.retrieval_share", "latency.tokens_per_s")
-# What the forgetting chart plots: the first measured.
-FORGETTING = ("forgetting.probes.em", "forgetting.probes.mc_acc")
+# What the forgetting chart plots: the first measured -- the knowledge (likelihood probes), else the
+# greedy answers; beside the knowledge, the greedy answers' change as answer-format retention.
+FORGETTING = findings.FORGETTING
+FORMAT = findings.FORMAT
 RESOURCES = (("params", "artifact.trainable_params"), ("size", "artifact.size_bytes"),
              ("build", "artifact.build_seconds"), ("memory", "artifact.peak_memory_mb"))
 
@@ -105,11 +107,39 @@ def table(records: list[dict], scores: dict, order: list[str], lang: str, accura
             "extra": [{**col(m), "cells": [row["extra_cells"][j] for row in rows]} for j, m in enumerate(extra)]}
 
 
-def summary(run: dict, records: list[dict], scores: dict, order: list[str], lang: str) -> dict:
+def quality_margin(run: dict) -> float:
+    """The plan's quality margin (how far below the best accuracy a candidate may still win), or the default."""
+    margin = ((run.get("run") or {}).get("advice") or {}).get("quality_margin")
+    ok = isinstance(margin, (int, float)) and not isinstance(margin, bool) and 0 <= margin <= 1
+    return float(margin) if ok else scoring.DEFAULT_MARGIN
+
+
+def floor_sentences(floor: dict, lang: str) -> list[str]:
+    """The quality floor in a sentence, and who falls below it with their numbers."""
+    s = strings(lang)
+    metric = floor["metric"]
+    if metric is None:
+        return [s["latency_rule_text"]]
+    label = metric_label(metric, lang)
+    if lang == "en" and not label[1:2].isupper():
+        label = label[0].lower() + label[1:]  # "its exact match", but "its EM"
+    out = [s["floor_text"].format(metric=label, margin=f"{floor['margin']:.2f}",
+                                  best=floor["best_candidate"], best_value=fmt(metric, floor["best"]),
+                                  floor=fmt(metric, max(floor["floor"], 0.0))) + s["sentence_sep"]
+           + s["latency_rule_text"]]
+    if floor["below"]:
+        out.append(s["below_floor_text"].format(candidates=s["list_sep"].join(
+            f"{c} ({fmt(metric, floor['values'][c], s['n_a'])})" for c in floor["below"])))
+    return out
+
+
+def summary(run: dict, records: list[dict], scores: dict, order: list[str], lang: str,
+            floor: dict | None = None) -> dict:
     s = strings(lang)
     info = run.get("run") or {}
     plan = info.get("advice") or {}
-    agree = scoring.agreement(records, plan or None, scores, order)
+    floor = floor or scoring.quality_floor(records, quality_margin(run), accuracy_of(run))
+    agree = scoring.agreement(records, plan or None, scores, order, floor["below"])
     total = scores["total"]
     sentences = []
 
@@ -125,6 +155,11 @@ def summary(run: dict, records: list[dict], scores: dict, order: list[str], lang
         pick = agree["pick"]
         sentences.append(s["disagree_text"].format(pick=pick, winner=winner, w_score=sc(winner),
                                                    p_score=sc(pick)))
+        if agree["pick_below_floor"]:
+            m = floor["metric"]
+            sentences.append(s["pick_below_floor_text"].format(
+                pick=pick, metric=metric_label(m, lang), value=fmt(m, floor["values"][pick], s["n_a"]),
+                floor=fmt(m, max(floor["floor"], 0.0))))
 
         def describe(items):
             return s["list_sep"].join(
@@ -144,6 +179,7 @@ def summary(run: dict, records: list[dict], scores: dict, order: list[str], lang
                                                        score=sc(winner)))
     else:
         sentences.append(s["no_plan_text"].format(winner=winner, score=sc(winner)))
+    sentences += floor_sentences(floor, lang)
     ranking = plan.get("ranking") or []
     top = ranking[0] if ranking else {}
     stated = priorities_of(run)
@@ -153,7 +189,7 @@ def summary(run: dict, records: list[dict], scores: dict, order: list[str], lang
                    "measured": p in scores["metrics"]}
                   for p, w in stated.items()]
     answers = plan.get("answers") or {}
-    return {"status": status, "agree": agree, "sentences": sentences, "winner": winner,
+    return {"status": status, "agree": agree, "sentences": sentences, "winner": winner, "floor": floor,
             "winner_technique": next(r["technique"] for r in records if r["candidate"] == winner),
             "winner_score": total[winner], "pick": top.get("technique"), "pick_score": top.get("score"),
             "pick_reasons": _in_language(top.get("reasons"), lang),
@@ -234,11 +270,16 @@ def build_charts(records: list[dict], order: list[str], colors: dict[str, str], 
     out["pareto"] = charts.pareto(points, s["latency_axis"], s["accuracy_axis"].format(
         metric=metric_label(acc or "test.em", lang)), s["pareto_front"], s["chart_pareto"], no_data=s["no_data"])
     forget = next((m for m in FORGETTING if any(scoring.value(r, m) is not None for r in records)), FORGETTING[0])
-    out["forgetting"] = charts.bars(
-        "forgetting", [{"name": c, "value": scoring.value(by_name[c], forget),
-                        "lo": _ci_point(by_name[c], forget)[0],
-                        "hi": _ci_point(by_name[c], forget)[1], "color": colors[c]} for c in order],
-        metric_label(forget, lang), s["chart_forgetting"], lambda v: fmt(forget, v), no_data=s["no_data"])
+
+    def deltas(chart_id: str, key: str, title: str):
+        return charts.bars(chart_id, [{"name": c, "value": scoring.value(by_name[c], key),
+                                       "lo": _ci_point(by_name[c], key)[0], "hi": _ci_point(by_name[c], key)[1],
+                                       "color": colors[c]} for c in order],
+                           metric_label(key, lang), title, lambda v: fmt(key, v), no_data=s["no_data"])
+    out["forgetting"] = deltas("forgetting", forget, s["chart_forgetting_knowledge"])
+    out["forgetting_metric"] = forget
+    out["format"] = deltas("format", FORMAT, s["chart_forgetting_format"]) if forget != FORMAT and any(
+        scoring.value(r, FORMAT) is not None for r in records) else None
     before_m = next((m.format(acc=accuracy) for m in findings.BEFORE_UPDATE
                      if any(scoring.value(r, m.format(acc=accuracy)) is not None for r in records)), f"test.{accuracy}")
     after_m = f"fresh.{accuracy}"
@@ -292,10 +333,18 @@ def ab_rows(records: list[dict], order: list[str]) -> dict:
             em = (ex.get("scores") or {}).get("em")
             table_[key]["answers"][c] = {"text": str(ex.get("answer", "")),
                                          "sources": [str(x) for x in ex.get("sources") or []],
-                                         "correct": None if em is None else em >= 0.5}
+                                         "correct": None if em is None else em >= 0.5,
+                                         "prompt": str(ex.get("prompt") or "")}
     rows = [table_[k] for k in keys[:MAX_AB_ROWS]]
     for row in rows:
         row["n_correct"] = sum(1 for a in row["answers"].values() if a["correct"])
+        # the exact prompts the candidates read, each once, with who read it (most read the same one)
+        prompts: dict[str, list[str]] = {}
+        for c in order:
+            text = row["answers"].get(c, {}).get("prompt")
+            if text:
+                prompts.setdefault(text, []).append(c)
+        row["prompts"] = [{"text": t, "candidates": cs} for t, cs in prompts.items()]
     return {"rows": rows, "total": len(keys), "shown": len(rows), "parts": sorted({k[0] for k in keys})}
 
 
@@ -319,13 +368,35 @@ def appendix(run: dict, records: list[dict]) -> dict:
                          "suite": (r.get("suite") or {}).get("name", "")} for r in records]}
 
 
+def memory_rows(records: list[dict], lang: str) -> dict:
+    """Estimate vs measured peak memory per candidate and phase (records without it are skipped)."""
+    s = strings(lang)
+    rows, device = [], "cpu"
+    for r in records:
+        for phase, both in ((r.get("memory") or {}).items()):
+            if not both or not both.get("estimate"):
+                continue
+            est, got = both["estimate"], both.get("measured") or {}
+            device = est.get("device", device)
+            est_gb = est["peak_gb"]
+            got_gb = got["added_mb"] * 2**20 / 1e9 if "added_mb" in got else None
+            batch = est.get("batch")
+            rows.append({"candidate": r["candidate"], "phase": s[f"phase_{phase}"],
+                         "estimated": f"{est_gb:.2f} GB", "measured": "–" if got_gb is None else f"{got_gb:.2f} GB",
+                         "ratio": "–" if not got_gb or not est_gb else f"{got_gb / est_gb:.2f}",
+                         "detail": s["memory_batch"].format(**batch, precision=est.get("precision", "")) if batch else ""})
+    return {"rows": rows, "note": s["memory_note"].format(what=s["memory_cuda" if device == "cuda" else "memory_rss"])}
+
+
 def analyse(run: dict, lang: str = "en") -> dict:
     """Everything the template needs, from a run loaded by harness.records.load_run."""
     records = check_records(run)
     plan = (run.get("run") or {}).get("advice") or {}
     scores = scoring.weighted_scores(records, priorities_of(run), accuracy_of(run))
     advisor_order = [str(x.get("technique")) for x in plan.get("ranking") or [] if isinstance(x, dict)]
-    order = scoring.ranking(scores["total"], advisor_order, {r["candidate"]: r["technique"] for r in records})
+    floor = scoring.quality_floor(records, quality_margin(run), accuracy_of(run))
+    order = scoring.ranking(scores["total"], advisor_order, {r["candidate"]: r["technique"] for r in records},
+                            floor["below"])
     colors = charts.colour_map(sorted(r["candidate"] for r in records))
     accuracy = accuracy_of(run)
     tbl = table(records, scores, order, lang, accuracy)
@@ -339,9 +410,9 @@ def analyse(run: dict, lang: str = "en") -> dict:
             "created": (run.get("env") or {}).get("created") or first.get("created", ""),
             "colors": colors, "scores": scores, "order": order,
             "techniques": {r["candidate"]: r["technique"] for r in records},
-            "summary": summary(run, records, scores, order, lang), "table": tbl,
+            "summary": summary(run, records, scores, order, lang, floor), "table": tbl,
             "charts": build_charts(records, order, colors, [c["name"] for c in tbl["cols"]], lang, accuracy),
             "literature": lit, "notes": {sec: [x for x in lit if x["section"] == sec]
                                          for sec in {x["section"] for x in lit}},
             "ab": ab_rows(records, order), "risks": risk_rows, "other_caveats": other_caveats, "checks": required,
-            "appendix": appendix(run, records)}
+            "appendix": appendix(run, records), "memory": memory_rows(records, lang)}

@@ -22,7 +22,11 @@ OVERFIT_RISE = 0.05        # held-out loss rise above its minimum (relative) tha
 # Accuracy before the update, first one present: the same questions scored before the docs changed
 # if the run recorded it, else accuracy on the original test set.
 BEFORE_UPDATE = ("stale.{acc}", "test.{acc}", "test.docs_only.{acc}")
-FORGETTING = ("forgetting.probes.em", "forgetting.probes.mc_acc")  # the first measured is checked
+# The first measured is checked: the knowledge (likelihood multiple choice on the general probes, as
+# Biderman et al. measure forgetting), else greedy answers to them, which also fall when only the
+# answer format changed (FORMAT, reported beside the knowledge).
+FORGETTING = ("forgetting.probes.mc_acc", "forgetting.probes.em")
+FORMAT = "forgetting.probes.em"
 
 # risk id -> the check (rightfit.vocabulary.CHECKS) whose caveats raise it
 RISK_CHECK = {"forgetting": "forgetting", "leakage": "privacy", "staleness": "freshness", "overfitting": "overfitting"}
@@ -39,11 +43,15 @@ def _forgetting(records: list[dict], s: dict, accuracy: str) -> tuple[str, str]:
         return "not_measured", s["ev_missing"].format(what=FORGETTING[0])
     v, r = min(_measured(records, key), key=lambda t: t[0])
     m = r["metrics"][key]
+    kind = "" if key != FORMAT else "_greedy"  # the knowledge, or only greedy answers when no likelihood probes
+    greedy = value(r, FORMAT) if key != FORMAT else None
+    aside = "" if greedy is None else s["sentence_sep"] + s["ev_forgetting_format"].format(
+        cand=r["candidate"], delta=fmt(FORMAT, greedy))
     if v <= -FORGETTING_DROP:
-        return "confirmed", s["ev_forgetting"].format(
-            cand=r["candidate"], delta=fmt(key, v), lo=fmt(key, m.get("ci_low")), hi=fmt(key, m.get("ci_high")))
-    return "not_confirmed", s["ev_forgetting_none"].format(thr=FORGETTING_DROP, cand=r["candidate"],
-                                                           delta=fmt(key, v))
+        return "confirmed", s[f"ev_forgetting{kind}"].format(
+            cand=r["candidate"], delta=fmt(key, v), lo=fmt(key, m.get("ci_low")), hi=fmt(key, m.get("ci_high"))) + aside
+    return "not_confirmed", s[f"ev_forgetting_none{kind}"].format(thr=FORGETTING_DROP, cand=r["candidate"],
+                                                                  delta=fmt(key, v)) + aside
 
 
 def _leakage(records: list[dict], s: dict, accuracy: str) -> tuple[str, str]:

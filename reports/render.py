@@ -20,7 +20,7 @@ from rightfit.files import atomic_write, check_writable_folder, now_iso
 TEMPLATES = Path(__file__).with_name("templates")
 
 
-def _check_files(run_dir: Path) -> None:
+def check_files(run_dir: Path) -> None:
     """Turn an unreadable config/env/run record into one sentence naming the file (load_run would raise raw)."""
     import yaml
     if not run_dir.is_dir():
@@ -98,7 +98,7 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, lang: str =
     if lang not in LANGS:
         raise UserError(f"--lang {lang!r} is not supported; use one of {', '.join(LANGS)}.")
     run_dir = Path(run_dir)
-    _check_files(run_dir)
+    check_files(run_dir)
     run = load_run(run_dir)
     view = analyse(run, lang)
     html_path = Path(out) if out else default_output(run_dir, lang)
@@ -113,6 +113,8 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, lang: str =
               "advisor_pick": view["summary"]["pick"], "status": view["summary"]["status"],
               "priorities": {p["name"]: p["weight"] for p in view["summary"]["priorities"]},
               "weights_used": view["scores"]["weights"], "metrics_per_priority": view["scores"]["metrics"],
+              "quality_floor": {k: view["summary"]["floor"][k] for k in ("metric", "best", "best_candidate", "margin",
+                                                                        "floor", "below")},
               "higher_is_better": {c["name"]: c["hib"] for c in view["table"]["cols"] + view["table"]["extra"]},
               "rows": rows}
     check_writable_folder(html_path.parent, f"-o {html_path}")

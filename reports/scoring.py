@@ -16,6 +16,12 @@ Scoring (also explained in the report itself):
 3. The weighted score is ``sum(w_p * s_p) / sum(w_p)`` over the priorities measured in the
    run. A value that does not apply (None) counts as 0, except where n/a means "no risk"
    (privacy, forgetting: the technique trains on nothing) where it counts as 1.
+4. The quality floor (:func:`quality_floor`) comes first: a candidate whose accuracy on the
+   suite's test questions is more than the plan's margin below the best candidate's (the upper
+   end of its 95% interval too) does not answer well enough; it is ranked after every candidate that does, whatever its latency, cost
+   or forgetting, so an untouched base that answers 3% of the questions cannot win on speed.
+   Latency is compared per generated token (rightfit.vocabulary), so a short answer is not
+   mistaken for a fast model.
 
 :func:`normalised` (min-max, 1 = best measured, 0 = worst) is the relative view the overview
 heat-map shows.
@@ -31,6 +37,8 @@ from rightfit import vocabulary
 from rightfit.vocabulary import PRIORITIES
 
 ARTIFACT = "artifact."  # record keys read from the record's artifact (build time, memory, size, parameters)
+DEFAULT_MARGIN = 0.10   # the quality floor's margin when the run has no plan (a plan states its own)
+QUALITY = ("test.{acc}", "test.f1")   # what "answers well" is measured by: the first the run has
 
 
 def value(record: dict, metric: str) -> float | None:
@@ -145,28 +153,60 @@ def p_value(records: list[dict], metric: str, a: str, b: str) -> float | None:
     return None
 
 
-def ranking(totals: dict[str, float], advisor_order: list[str], technique_of: dict[str, str]) -> list[str]:
-    """Candidates by weighted score, ties broken by the advisor's order, then by name."""
+def quality_floor(records: list[dict], margin: float = DEFAULT_MARGIN, accuracy: str = "em") -> dict[str, Any]:
+    """Which candidates answer well enough for latency, cost and forgetting to count.
+
+    Returns:
+        {"metric": the accuracy metric (None when the run has none), "best": its best value,
+         "best_candidate", "margin", "floor": best - margin, "values": {cand: value},
+         "below": [candidates under the floor or without the metric, best first]}
+    """
+    metric = next((m.format(acc=accuracy) for m in QUALITY
+                   if any(value(r, m.format(acc=accuracy)) is not None for r in records)), None)
+    out: dict[str, Any] = {"metric": metric, "margin": margin, "best": None, "best_candidate": None, "floor": None,
+                           "values": {}, "below": []}
+    if metric is None:
+        return out
+    values = {r["candidate"]: value(r, metric) for r in records}
+    best_candidate = max((c for c in values if values[c] is not None), key=lambda c: values[c])
+    best = values[best_candidate]
+    floor = best - margin
+    # below only when even the upper end of its 95% interval is: a gap the questions cannot resolve
+    # is no reason to rule a candidate out
+    highs = {r["candidate"]: ((r.get("metrics") or {}).get(metric) or {}).get("ci_high") for r in records}
+    below = [c for c in values if values[c] is None or
+             max(values[c], highs[c] if isinstance(highs[c], (int, float)) else values[c]) < floor - 1e-12]
+    below.sort(key=lambda c: -(values[c] if values[c] is not None else -1.0))
+    out.update(best=best, best_candidate=best_candidate, floor=floor, values=values, below=below)
+    return out
+
+
+def ranking(totals: dict[str, float], advisor_order: list[str], technique_of: dict[str, str],
+            below: list[str] | tuple = ()) -> list[str]:
+    """Candidates that answer well enough first, each group by weighted score; ties broken by
+    the advisor's order, then by name."""
     def key(c: str):
         tech = technique_of.get(c, c)
         pos = advisor_order.index(tech) if tech in advisor_order else len(advisor_order)
-        return (-round(totals[c], 9), pos, c)
+        return (c in below, -round(totals[c], 9), pos, c)
     return sorted(totals, key=key)
 
 
-def agreement(records: list[dict], plan: dict | None, scores: dict, order: list[str]) -> dict[str, Any]:
-    """Compare the advisor's top technique with the measured winner.
+def agreement(records: list[dict], plan: dict | None, scores: dict, order: list[str],
+              below: list[str] | tuple = ()) -> dict[str, Any]:
+    """Compare the advisor's top technique with the measured winner (order[0], floor applied).
 
     Returns a dict: status ("agree" | "disagree" | "pick_missing" | "no_plan"), winner, pick (candidate
-    name of the pick's best record or None), drivers/counters [(priority, metric, winner value,
-    pick value)], gap, and the least significant key metric difference (metric, p).
+    name of the pick's best record or None), pick_below_floor (the pick does not answer well
+    enough), drivers/counters [(priority, metric, winner value, pick value)], gap, and the least
+    significant key metric difference (metric, p).
     """
     technique_of = {r["candidate"]: r.get("technique", r["candidate"]) for r in records}
     winner = order[0]
     total = scores["total"]
     out: dict[str, Any] = {"winner": winner, "winner_score": total[winner], "pick": None, "pick_technique": None,
                            "runner_up": order[1] if len(order) > 1 else None, "drivers": [], "counters": [],
-                           "not_significant": None, "gap": None}
+                           "not_significant": None, "gap": None, "pick_below_floor": False}
     ranking_ = (plan or {}).get("ranking") or []
     if not ranking_:
         out["status"] = "no_plan"
@@ -184,6 +224,7 @@ def agreement(records: list[dict], plan: dict | None, scores: dict, order: list[
         out["status"] = "agree"
         return out
     out["status"] = "disagree"
+    out["pick_below_floor"] = pick in below and winner not in below
     out["gap"] = total[winner] - total[pick]
     # Contribution of each priority to the gap, biggest first.
     contrib = []

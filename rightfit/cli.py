@@ -50,6 +50,7 @@ def main(quiet: bool) -> None:
     the candidates on a task suite (run) and render a report for stakeholders (report).
     """
     ui.set_quiet(quiet)
+    ui.silence_library_noise()
 
 
 @main.command()
@@ -65,8 +66,8 @@ def _register() -> None:
     from harness.basemodels.cli import base
     from harness.cli import bench, run
     from harness.suites.cli import suites
-    from reports.cli import report
-    for cmd in (ask, advise, suites, base, run, report, bench, version):
+    from reports.cli import agree, report
+    for cmd in (ask, advise, suites, base, run, report, agree, bench, version):
         main.add_command(cmd)
 
 

@@ -57,14 +57,23 @@ def unwritable(e: OSError, path: str | os.PathLike | None = None) -> str | None:
 
 
 def atomic_write(path: str | os.PathLike, text: str | bytes) -> None:
-    """Write to a temp file in the same folder, then rename: never a half-written file.
+    """Write to a temp file in the same folder, then rename: never a half-written file. A
+    character device or a pipe (/dev/null, a process substitution) is written to as a stream:
+    renaming over it would replace the device with a plain file.
 
     Raises:
         UserError: the file cannot be written there (no such folder can be made, no permission,
             disk full, ...), naming `path`.
     """
+    target = Path(path)
     try:
-        _atomic_write(Path(path), text)
+        if target.exists() and not target.is_file():
+            if target.is_char_device() or target.is_fifo():  # /dev/null, a pipe: a stream, never renamed over
+                with open(target, "wb" if isinstance(text, bytes) else "w") as f:
+                    f.write(text)
+                return
+            raise UserError(f"{path} is a folder or a special file, not a file; give a file path.")
+        _atomic_write(target, text)
     except OSError as e:
         what = unwritable(e, path)
         if what is None and e.errno in (errno.ENOENT, errno.EEXIST):  # e.g. under /proc, or a file where a folder must be

@@ -32,8 +32,8 @@ def test_ask_with_scripted_input_help_reasking_and_defaults(tmp_path):
     out = tmp_path / "answers.yaml"
     n = len(load_questionnaire())
     # question 1 (knowledge_change): help, an invalid answer, then "weekly"; question 2: "y";
-    # question 3 (scale): out of range then 1; question 4 (gpu): by number (1 = none); rest: defaults
-    script = ["?", "sometimes", "weekly", "y", "9", "1", "1"] + [""] * (n - 4)
+    # question 3 (scale): out of range then 1; question 4 (gpu_gb): 0 = no GPU; rest: defaults
+    script = ["?", "sometimes", "weekly", "y", "9", "1", "0"] + [""] * (n - 4)
     result = run("ask", "-o", str(out), input="\n".join(script) + "\n")
     assert result.exit_code == 0, result.output
     assert "Prices, policies" in result.output                      # ? printed the help
@@ -43,7 +43,7 @@ def test_ask_with_scripted_input_help_reasking_and_defaults(tmp_path):
     answers = yaml.safe_load(out.read_text(encoding="utf-8"))
     assert list(answers) == list(load_questionnaire())
     assert answers["knowledge_change"] == "weekly" and answers["must_cite"] is True
-    assert answers["hallucination_tolerance"] == 1 and answers["gpu"] == "none"
+    assert answers["hallucination_tolerance"] == 1 and answers["gpu_gb"] == 0
     assert answers["model_size_b"] == 7 and answers["time_to_market"] == "weeks"   # defaults kept
     # the file it wrote is a valid answers file for advise
     assert run("advise", str(out)).exit_code == 0
@@ -83,17 +83,22 @@ def test_advise_json_parses_and_matches_the_plan_shape(tmp_path):
     assert advice["ranking"][0]["technique"] == "rag_lora" and advice["what_if"]["options"]
     assert advice["estimate"]["methods"]["lora"]["fits"] is True        # 7B LoRA ≈ 16 GB on 24 GB
     assert advice["estimate"]["methods"]["full"]["fits"] is False
+    assert advice["overridden"] == ["model_size_b", "gpu_gb"]
     plan = yaml.safe_load(plan_path.read_text(encoding="utf-8"))
     assert plan["plan_version"] == PLAN_VERSION and Plan.from_dict(plan, str(plan_path)).to_dict() == plan
+    # the flags are answers: a 7B model on a 24 GB GPU, where RAG+LoRA is not reliably better than RAG
+    assert plan["answers"]["model_size_b"] == 7 and plan["answers"]["gpu_gb"] == 24
+    assert "rag-ft-large-model" in {c["id"] for c in plan["caveats"]}
     assert plan["candidates"] == ["prompt", "rag_lora", "rag", "lora"]
-    assert set(plan["ranking"][0]) == {"technique", "score", "rules", "reasons"}
-    assert "fresh-knowledge-rag" in plan["ranking"][0]["rules"]
+    assert plan["settings"] == {"train.precision": "mixed", "train.gradient_checkpointing": True}
+    assert set(plan["ranking"][0]) == {"technique", "score", "rules", "reasons", "fits", "why_not", "fixes", "variant"}
+    assert "fresh-knowledge-rag" in plan["ranking"][0]["rules"] and plan["ranking"][0]["fits"] is True
     for lang in ("en", "zh"):  # one sentence per rule, in both languages
         assert len(plan["ranking"][0]["reasons"][lang]) == len(plan["ranking"][0]["rules"])
     assert abs(sum(plan["priorities"].values()) - 1) < 1e-3
     assert {"privacy", "forgetting", "freshness"} <= set(plan["checks"])
     assert {c["id"] for c in plan["caveats"]} >= {"leakage", "forgetting"}
-    assert plan["answers"]["model_size_b"] == 0.5 and plan["defaults_used"] == []
+    assert plan["defaults_used"] == []
     assert not list(tmp_path.glob("*.tmp"))
 
 
@@ -109,10 +114,10 @@ def test_missing_answers_take_defaults_and_say_so(tmp_path):
     f.write_text("knowledge_change: daily\ndata: docs_only\n", encoding="utf-8")
     result = run("advise", str(f), "--json")
     advice = json.loads(result.output)
-    assert "knowledge_change" not in advice["defaults_used"] and "gpu" in advice["defaults_used"]
-    assert advice["answers"]["gpu"] == "consumer_24gb"
+    assert "knowledge_change" not in advice["defaults_used"] and "gpu_gb" in advice["defaults_used"]
+    assert advice["answers"]["gpu_gb"] == 24
     text = run("advise", str(f)).output
-    assert "Not answered, default used: " in text and "gpu=consumer_24gb" in text
+    assert "Not answered, default used: " in text and "gpu_gb=24" in text
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.yaml")))
@@ -129,11 +134,13 @@ def test_every_bundled_example_advises(name):
     ("model_size_b: big\n", ["bad.yaml:1", "'model_size_b'", "a number from 0.001 to 2000"]),
     ("must_cite: maybe\n", ["'must_cite'", "yes or no"]),
     ("style_need: 7\n", ["'style_need'", "got 7", "an integer from 1 to 5"]),
-    ("gpu: none\ndata: everything\n", ["bad.yaml:2", "'data'", "one of none, docs_only, few_pairs, pairs, large"]),
+    ("gpu_gb: 0\ndata: everything\n", ["bad.yaml:2", "'data'", "one of none, docs_only, few_pairs, pairs, many_pairs, corpus"]),
+    ("gpu_count: 1.5\n", ["'gpu_count'", "a whole number from 1 to 4096"]),
+    ("gpu: none\n", ["bad.yaml:1", "question 'gpu' is now two numbers", "gpu_gb", "gpu_count"]),
     ("latency_ms: -5\n", ["'latency_ms'", "from 1 to 600000"]),
-    ("gpu: [none\n", ["bad.yaml:2", "malformed YAML"]),
+    ("gpu_gb: [0\n", ["bad.yaml:2", "malformed YAML"]),
     ("", ["bad.yaml", "the file is empty", "rightfit ask"]),
-    ("- gpu\n", ["expected a mapping"]),
+    ("- gpu_gb\n", ["expected a mapping"]),
 ])
 def test_bad_answers_file_is_one_sentence_and_exit_2(tmp_path, text, expected):
     f = tmp_path / "bad.yaml"

@@ -22,8 +22,9 @@ def _table_with(rule: dict) -> dict:
 
 @pytest.mark.parametrize("rule,expected", [
     ({"id": "t", "when": {"all": [{"q": "colour", "op": "eq", "value": 1}]}}, "unknown fact 'colour'"),
-    ({"id": "t", "when": {"all": [{"q": "gpu", "op": "eq", "value": "tpu"}]}}, "one of none, consumer_24gb"),
-    ({"id": "t", "when": {"all": [{"q": "gpu", "op": "like", "value": "none"}]}}, "op one of eq, ne, in"),
+    ({"id": "t", "when": {"all": [{"q": "deployment", "op": "eq", "value": "moon"}]}}, "one of cloud, on_prem, edge"),
+    ({"id": "t", "when": {"all": [{"q": "gpu_gb", "op": "like", "value": 0}]}}, "op one of eq, ne, in"),
+    ({"id": "t", "when": {"all": [{"q": "gpu", "op": "eq", "value": "none"}]}}, "unknown fact 'gpu'"),
     ({"id": "t", "when": {"all": []}, "boost": {"adapter": 1}}, "technique among prompt"),
     ({"id": "t", "when": {"all": []}, "penalise": {"rag": -2}}, "positive weight"),
     ({"id": "t", "when": {"all": [{"q": "top", "op": "eq", "value": "rag"}]}, "boost": {"rag": 1}}, "cannot 'boost'"),
@@ -77,8 +78,14 @@ def test_scores_are_the_sum_of_the_fired_rules_weights():
 
 
 def test_derived_fits_follow_the_estimate():
-    small, _ = complete({"model_size_b": 7, "gpu": "consumer_24gb"})
-    big, _ = complete({"model_size_b": 13, "gpu": "consumer_24gb"})
+    small, _ = complete({"model_size_b": 7, "gpu_gb": 24})
+    big, _ = complete({"model_size_b": 13, "gpu_gb": 24})
     f_small, f_big = evaluate(small)["facts"], evaluate(big)["facts"]
     assert (f_small["fits_lora"], f_small["fits_qlora"], f_small["fits_full"]) == (True, True, False)
     assert (f_big["fits_lora"], f_big["fits_qlora"]) == (False, True)
+
+
+def test_house_style_weighs_only_when_the_answers_ask_for_it():
+    for need, weighted in ((1, False), (2, False), (3, True), (5, True)):
+        priorities = evaluate(complete({"style_need": need})[0])["priorities"]
+        assert (priorities["style"] > 0) is weighted, (need, priorities)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,14 +69,16 @@ def case(id: str, needle: str, **kw) -> Callable:
 
 BAD_ANSWERS = {
     "empty": ("", "the file is empty"),
-    "list": ("- gpu\n- data\n", "expected a mapping"),
+    "list": ("- deployment\n- data\n", "expected a mapping"),
     "scalar": ("42\n", "expected a mapping"),
-    "malformed": ("gpu: [none\n", "malformed YAML"),
-    "duplicate_key": ("gpu: none\ndata: none\ngpu: consumer_24gb\n", ":3: malformed YAML (key 'gpu' appears twice"),
+    "malformed": ("deployment: [edge\n", "malformed YAML"),
+    "duplicate_key": ("deployment: edge\ndata: none\ndeployment: cloud\n", ":3: malformed YAML (key 'deployment' appears twice"),
     "unknown_question": ("colour: blue\n", "unknown question id 'colour'"),
-    "choice_not_offered": ("gpu: lots\n", "question 'gpu'"),
-    "choice_number": ("gpu: 5\n", "question 'gpu'"),
-    "choice_null": ("gpu: null\n", "question 'gpu'"),
+    "retired_question": ("gpu: consumer_24gb\n", ":1: question 'gpu' is now two numbers: write gpu_gb"),
+    "retired_choice": ("data: large\n", ":1: 'large' meant two things: write many_pairs"),
+    "choice_not_offered": ("deployment: lots\n", "question 'deployment'"),
+    "choice_number": ("deployment: 5\n", "question 'deployment'"),
+    "choice_null": ("deployment: null\n", "question 'deployment'"),
     "yesno_maybe": ("must_cite: maybe\n", "question 'must_cite'"),
     "scale_high": ("style_need: 7\n", "question 'style_need'"),
     "scale_zero": ("style_need: 0\n", "question 'style_need'"),
@@ -85,13 +88,16 @@ BAD_ANSWERS = {
     "number_negative": ("model_size_b: -1\n", "question 'model_size_b'"),
     "number_nan": ("model_size_b: .nan\n", "question 'model_size_b'"),
     "number_inf": ("model_size_b: .inf\n", "question 'model_size_b'"),
+    "gpu_gb_negative": ("gpu_gb: -24\n", "question 'gpu_gb'"),
+    "gpu_count_fraction": ("gpu_count: 2.5\n", "question 'gpu_count' got 2.5, but it takes a whole number"),
+    "seq_len_zero": ("seq_len: 0\n", "question 'seq_len'"),
     "latency_negative": ("latency_ms: -5\n", "question 'latency_ms'"),
-    "data_unknown": ("gpu: none\ndata: everything\n", ":2: question 'data'"),
-    "nested": ("gpu:\n  kind: none\n", "question 'gpu'"),
+    "data_unknown": ("gpu_gb: 0\ndata: everything\n", ":2: question 'data'"),
+    "nested": ("deployment:\n  kind: edge\n", "question 'deployment'"),
     "deep": (DEEP_YAML, "nested too deeply"),
-    "alias_bomb": (alias_bomb("gpu"), "question 'gpu'"),
-    "huge_value": ("gpu: " + "x" * 1_000_000 + "\n", "question 'gpu'"),
-    "not_utf8": (b"gpu: caf\xe9\n", "not UTF-8"),
+    "alias_bomb": (alias_bomb("deployment"), "question 'deployment'"),
+    "huge_value": ("deployment: " + "x" * 1_000_000 + "\n", "question 'deployment'"),
+    "not_utf8": (b"deployment: caf\xe9\n", "not UTF-8"),
     "binary": (b"\x00\xff\xfe\x00" * 64, "not UTF-8"),
 }
 for _name, (_text, _needle) in BAD_ANSWERS.items():
@@ -127,8 +133,22 @@ def _(d):
 
 
 for _flag, _value in (("--model-size", "0"), ("--model-size", "-3"), ("--model-size", "big"), ("--gpu-gb", "-1"),
-                      ("--seq-len", "0"), ("--batch", "0"), ("--lang", "fr")):
+                      ("--gpu-count", "0"), ("--gpu-count", "1.5"), ("--student-size", "0"), ("--seq-len", "0"),
+                      ("--batch", "0"), ("--lang", "fr")):
     case(f"advise-option{_flag}={_value}", _flag)(lambda d, f=_flag, v=_value: ["advise", str(ANSWERS), f, v])
+
+
+@case("agree-no-run", "not a run directory")
+def _(d):
+    (d / "empty").mkdir()
+    return ["agree", str(d / "empty"), str(ANSWERS)]
+
+
+@case("agree-bad-answers", "answers.yaml:1: question 'deployment'")
+def _(d):
+    (d / "run" / "records").mkdir(parents=True)
+    (d / "run" / "records" / "rag.json").write_text('{"candidate": "rag", "metrics": {}}')
+    return ["agree", str(d / "run"), str(write(d, "answers.yaml", "deployment: moon\n"))]
 
 
 @case("advise-disk-full", "the disk is full", enospc=True)
@@ -264,6 +284,131 @@ def _(d):
 @case("suites-new-disk-full", "the disk is full", enospc=True)
 def _(d):
     return _new(d)
+
+
+# ---------------------------------------------------------------- suites export / import (lm-eval)
+
+@case("suites-export-under-proc", "--lm-eval /proc/tasks: nothing can be written in '/proc'")
+def _(d):
+    return ["suites", "export", "shopco-en-tiny", "--lm-eval", "/proc/tasks"]
+
+
+@case("suites-export-under-a-file", "is a file, not a folder")
+def _(d):
+    write(d, "afile", "x")
+    return ["suites", "export", "shopco-en-tiny", "--lm-eval", str(d / "afile" / "tasks")]
+
+
+@case("suites-export-unknown-suite", "no suite 'nope'")
+def _(d):
+    return ["suites", "export", "nope", "--lm-eval", str(d / "tasks")]
+
+
+@case("suites-export-model-missing", "does not exist")
+def _(d):
+    return ["suites", "export", "shopco-en-tiny", "--lm-eval", str(d / "tasks"), "--model", str(d / "nope")]
+
+
+@case("suites-export-max-new-tokens", "--max-new-tokens")
+def _(d):
+    return ["suites", "export", "shopco-en-tiny", "--lm-eval", str(d / "tasks"), "--max-new-tokens", "0"]
+
+
+@case("suites-export-disk-full", "the disk is full", enospc=True)
+def _(d):
+    return ["suites", "export", "shopco-en-tiny", "--lm-eval", str(d / "tasks")]
+
+
+def _sample(question: dict, **changes) -> dict:
+    """One line of lm-eval's --log_samples output for the exported shopco-en task."""
+    doc = {"id": question["id"], "kind": question["kind"], "question": question["question"],
+           "answer": question["answer"], "aliases": question["aliases"], "first_line": True,
+           "prompt": f"Question: {question['question']}\nAnswer:", "style_starts_with": "Hi there!",
+           "style_ends_with": "- ShopCo Support", "rightfit_suite": "shopco-en", "rightfit_version": "1.1.0"}
+    sample = {"doc_id": 0, "doc": doc, "target": question["answer"],
+              "arguments": {"gen_args_0": {"arg_0": doc["prompt"], "arg_1": {"until": [], "do_sample": False}}},
+              "resps": [[" " + question["answer"]]], "filtered_resps": [question["answer"]], "exact_match": 1.0}
+    for key, value in changes.items():
+        target = sample["doc"] if key in doc and key != "doc" else sample
+        target[key] = value
+    return sample
+
+
+def _import(d: Path, lines: list | str | bytes, *args: str) -> list[str]:
+    import json
+    run = d / "run"
+    shutil.copytree(RUN_FIXTURE, run, ignore=shutil.ignore_patterns("make_fixture.py", "README.md"))
+    data = lines if isinstance(lines, (str, bytes)) else "".join(json.dumps(x) + "\n" for x in lines)
+    samples = write(d, "out/m/samples_rightfit_shopco_en_2026.jsonl", data)
+    return ["suites", "import", str(run), "--lm-eval", str(samples), *args]
+
+
+def _first_question() -> dict:
+    import json
+    return json.loads((REPO / "tasks" / "shopco-en" / "test.jsonl").read_text().splitlines()[0])
+
+
+BAD_SAMPLES = {
+    "not-exported": (lambda q: [{"doc_id": 0, "doc": {"question": "q"}, "resps": [["a"]]}],
+                     "not a sample of a task exported by rightfit"),
+    "bad-json": (lambda q: "{oops\n", "samples_rightfit_shopco_en_2026.jsonl:1: malformed JSON"),
+    "not-utf8": (lambda q: b"\xff\xfe\n", "not valid UTF-8"),
+    "empty": (lambda q: "", "no samples in the file"),
+    "no-resps": (lambda q: [_sample(q, resps=[])], "field 'resps'"),
+    "aliases-type": (lambda q: [_sample(q, aliases="x")], "field 'doc.aliases' is a string"),
+    "other-suite": (lambda q: [_sample(q, rightfit_suite="shopco-zh")], "a sample of suite shopco-zh"),
+    "other-version": (lambda q: [_sample(q, rightfit_version="0.9")], "v0.9"),
+    "unknown-id": (lambda q: [_sample(q, id="nope")], "question id 'nope' is not in suite shopco-en"),
+    "twice": (lambda q: [_sample(q), _sample(q)], ":2: question"),
+    "chat-template-applied": (lambda q: [_sample(q, arguments={"gen_args_0": {"arg_0": "<|im_start|>user\n..."}})],
+                              "lm-eval sent another prompt"),
+    "sampled": (lambda q: [_sample(q, arguments={"gen_args_0": {"arg_0": _sample(q)["doc"]["prompt"],
+                                                                "arg_1": {"do_sample": True}}})], "sampled"),
+}
+for _name, (_lines, _needle) in BAD_SAMPLES.items():
+    case(f"suites-import-{_name}", _needle)(lambda d, f=_lines: _import(d, f(_first_question())))
+
+
+@case("suites-import-name-is-a-technique", "--name 'lora' is a technique rightfit builds")
+def _(d):
+    return _import(d, [_sample(_first_question())], "--name", "lora")
+
+
+@case("suites-import-name-taken", "already has a candidate of that name")
+def _(d):
+    argv = _import(d, [_sample(_first_question())], "--name", "mine")
+    import json
+    record = json.loads((d / "run" / "records" / "rag.json").read_text())
+    (d / "run" / "records" / "mine.json").write_text(json.dumps({**record, "candidate": "mine", "technique": "mine"}))
+    return argv
+
+
+@case("suites-import-name-path", "--name '../x' must be a plain name")
+def _(d):
+    return _import(d, [_sample(_first_question())], "--name", "../x")
+
+
+@case("suites-import-not-a-run", "not a run directory")
+def _(d):
+    argv = _import(d, [_sample(_first_question())])
+    shutil.rmtree(d / "run" / "records")
+    return argv
+
+
+@case("suites-import-samples-missing", "no such file or folder")
+def _(d):
+    return _import(d, [_sample(_first_question())])[:3] + ["--lm-eval", str(d / "nope.jsonl")]
+
+
+@case("suites-import-folder-without-samples", "holds no samples_rightfit_*.jsonl")
+def _(d):
+    (d / "empty").mkdir()
+    return _import(d, [_sample(_first_question())])[:3] + ["--lm-eval", str(d / "empty")]
+
+
+@case("suites-import-disk-full", "the disk is full", enospc=True)
+def _(d):
+    return _import(d, [_sample(_first_question())], "--name", "mine")
 
 
 # ---------------------------------------------------------------- run: options and overrides
@@ -505,8 +650,9 @@ def tree(folder: Path) -> dict[str, str]:
 
 def test_the_corpus_covers_every_command():
     assert len(CASES) >= 150 and len({c.id for c in CASES}) == len(CASES)
-    for prefix in ("advise-", "ask-", "suites-show-", "suites-validate-", "suites-new-", "run-override-", "run-id-",
-                   "run-option", "run-config-", "run-plan-", "run-model-", "report-", "base-", "bench-"):
+    for prefix in ("advise-", "ask-", "suites-show-", "suites-validate-", "suites-new-",
+                   "suites-export-", "suites-import-", "run-override-", "run-id-",
+                   "run-option", "run-config-", "run-plan-", "run-model-", "report-", "agree-", "base-", "bench-"):
         assert any(c.id.startswith(prefix) for c in CASES), prefix
 
 
@@ -561,3 +707,22 @@ def test_disk_full_while_training_is_one_sentence_and_leaves_no_run(tmp_path, mo
     assert "Traceback" not in result.stdout + result.stderr
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
     assert not [p for p in (tmp_path / "cache" / "full").iterdir() if not p.name.endswith(".partial")]
+
+
+def test_writing_to_a_device_streams_into_it_and_a_folder_is_refused(tmp_path):
+    """An output path that is /dev/null or a pipe is written through, never renamed over (as root a
+    rename would turn /dev/null into a plain file); a folder gets one sentence."""
+    import stat
+
+    from rightfit.errors import UserError
+    from rightfit.files import atomic_write
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    atomic_write(fifo, "through the pipe")
+    assert os.read(reader, 100) == b"through the pipe" and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    os.close(reader)
+    atomic_write("/dev/null", "discarded")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    with pytest.raises(UserError, match="is a folder or a special file"):
+        atomic_write(tmp_path, "x")

@@ -39,8 +39,8 @@ def test_changing_top_k_reuses_the_index(tmp_path, models, monkeypatch, retrieve
         raise AssertionError("the index was built again")
     embed = dense.embed
 
-    def queries_only(texts, dtype="auto"):  # a query is embedded alone; indexing embeds every chunk
-        return embed(texts, dtype) if len(texts) == 1 else boom()
+    def queries_only(texts, dtype="auto", label=None):  # a query is embedded alone; indexing embeds every chunk
+        return embed(texts, dtype, label) if len(texts) == 1 else boom()
     monkeypatch.setattr(retrieval, "chunk_docs", boom)
     monkeypatch.setattr(dense, "embed", queries_only)
     changed = [("rag.top_k=3",), ("rag.top_k=3", "rag.fusion=rrf", "rag.hybrid_bm25_weight=0.5")]

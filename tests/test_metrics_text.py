@@ -213,7 +213,8 @@ def test_na_is_none_not_zero():
 
 
 def test_strip_style_separates_content_from_form():
-    from harness.evaluation.metrics import exact_match, strip_style, style_adherence
+    from harness.evaluation.metrics import exact_match, style_adherence
+    from harness.evaluation.text import strip_style
     rule = {"starts_with": "Hi there!", "ends_with": "- ShopCo Support"}
     styled = "Hi there! price: $95 - ShopCo Support"
     assert strip_style(styled, rule) == "price: $95"

@@ -95,12 +95,12 @@ def test_artifacts_are_saved_in_the_dtype_they_trained_in(tmp_path, technique, s
     from pathlib import Path
 
     from safetensors import safe_open
+    from tinymodels import make_tiny_llama
 
     from harness.cache import build_or_load
     from harness.config import load_config
     from harness.suites import load_suite
     from harness.techniques.protocol import BuildContext
-    from tinymodels import make_tiny_llama
 
     if not bf16_kernels() and any("bf16" in s or "mixed" in s for s in settings):
         with pytest.raises(UserError, match="no bf16 kernels"):

@@ -25,7 +25,7 @@ FIXTURE = REPO / "tests" / "fixtures" / "run_fixture"
 ARTIFACTS = REPO / "test-artifacts"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-quic", "--hide-scrollbars"]
-CHECKS = ["summary", "table", "chart-pareto", "chart-forgetting", "chart-freshness", "chart-loss",
+CHECKS = ["summary", "table", "chart-pareto", "chart-forgetting", "chart-format", "chart-freshness", "chart-loss",
           "chart-overview", "chart-resources", "answers", "risks", "literature", "appendix"]
 MARK = "data-pwned"
 
@@ -185,3 +185,94 @@ def test_answers_filter_and_sort_work_in_the_browser(chromium, tmp_path):
     counts = [int(x) for x in asc.split(",")]
     assert counts == sorted(counts) and len(counts) == 12 and counts != sorted(counts, reverse=True)
     assert [int(x) for x in desc.split(",")] == sorted(counts, reverse=True)
+
+
+def drive(chromium: str, html: Path, tmp: Path, script: str, width: int = 1280) -> str:
+    """Run `script` in the rendered report at a window `width` px wide; it leaves its findings in
+    body[data-probe], which is returned."""
+    driven = tmp / f"driven-{len(list(tmp.glob('driven-*')))}.html"
+    driven.write_text(html.read_text().replace("</body>", f"<script>{script}</script></body>", 1))
+    dom = browse(chromium, driven, tmp, f"--window-size={width},900", "--virtual-time-budget=3000", "--dump-dom")
+    return re.search(r'data-probe="([^"]*)"', dom).group(1)
+
+
+FIT = """var t = document.getElementById('ab-table'), box = t.parentElement, head = t.tHead.rows[0].cells;
+var last = head[head.length - 1].getBoundingClientRect(), b = box.getBoundingClientRect();
+document.body.setAttribute('data-probe', [window.innerWidth, document.documentElement.scrollWidth,
+  Math.round(b.right), Math.round(last.right), box.scrollWidth, box.clientWidth].join(','));"""
+
+
+def _wider_run(tmp: Path, extra: int) -> Path:
+    """The fixture run with `extra` more candidates (copies of lora under other names)."""
+    run = shutil.copytree(FIXTURE, tmp / "wide-run")
+    lora = json.loads((run / "records" / "lora.json").read_text())
+    for i in range(extra):
+        (run / "records" / f"lora-{i}.json").write_text(json.dumps({**lora, "candidate": f"lora-{i}",
+                                                                      "technique": f"lora-{i}"}))
+    return run
+
+
+@pytest.mark.parametrize("width", [1024, 1400, 1920])
+def test_answers_table_fits_the_page(chromium, tmp_path, width):
+    """Six candidates: every column, the last candidate's included, inside the table's box and the
+    page at 1,024 px and wider (the page never scrolls sideways)."""
+    html = render(FIXTURE, tmp_path / "fit.html")
+    inner, page, box_right, last_right, scroll, client = map(int, drive(chromium, html, tmp_path, FIT, width).split(","))
+    assert inner == width and page <= width, (page, width)
+    assert last_right <= box_right and scroll <= client, (last_right, box_right, scroll, client)
+
+
+def test_answers_table_with_many_candidates_scrolls_inside_its_box(chromium, tmp_path):
+    """Twelve candidates cannot share 1,024 px legibly: the table scrolls inside its box, the page
+    itself does not."""
+    html = render(_wider_run(tmp_path, 6), tmp_path / "wide.html")
+    inner, page, box_right, _last, scroll, client = map(int, drive(chromium, html, tmp_path, FIT, 1024).split(","))
+    assert page <= inner == 1024 and box_right <= inner
+    assert scroll > client
+
+
+def test_the_prompt_of_an_answer_opens_from_the_answers_table(chromium, tmp_path):
+    """Click "prompt" under a question: the exact text each candidate read appears, once per distinct
+    prompt, with the candidates that read it (the retrieving ones read the document too)."""
+    html = render(FIXTURE, tmp_path / "prompt.html")
+    script = """var row = document.querySelector('#ab-table tr[data-id="q03"]');
+    var boxes = row.querySelectorAll('details.prompt'), out = [];
+    Array.prototype.forEach.call(boxes, function (d) {
+      d.querySelector('summary').click();
+      var pre = d.querySelector('pre'), r = pre.getBoundingClientRect();
+      out.push([d.getAttribute('data-candidates'), d.open, Math.round(r.height) > 20, pre.textContent].join('~'));
+    });
+    document.body.setAttribute('data-probe', out.join('^'));"""
+    found = [x.split("~") for x in drive(chromium, html, tmp_path, script).replace("&#10;", "\n").split("^")]
+    import html as html_lib
+    records = {r["candidate"]: r for r in (json.loads(f.read_text()) for f in (FIXTURE / "records").glob("*.json"))}
+    prompt_of = {c: next(e["prompt"] for e in r["examples"] if e["id"] == "q03") for c, r in records.items()}
+    assert sorted(sorted(x[0].split()) for x in found) == [["distill", "full", "lora", "prompt"], ["rag", "rag_lora"]]
+    for names, opened, visible, text in found:
+        assert opened == "true" and visible == "true"
+        for c in names.split():
+            assert html_lib.unescape(text) == prompt_of[c]
+    assert [x[3].startswith("Context:") for x in found] == ["rag" in x[0].split() for x in found]
+
+
+def test_forgetting_chart_reads_the_likelihood_delta(chromium, tmp_path):
+    """In the browser: the forgetting figure's main chart plots each candidate's likelihood (knowledge)
+    delta, and the greedy (answer-format) delta sits beside it in its own chart."""
+    html = render(FIXTURE, tmp_path / "forget.html")
+    script = """var fig = document.getElementById('fig-forgetting'), out = [fig.getAttribute('data-metric')];
+    Array.prototype.forEach.call(fig.querySelectorAll('svg.chart'), function (svg) {
+      var bars = Array.prototype.map.call(svg.querySelectorAll('rect[data-name]'), function (r) {
+        return r.getAttribute('data-name') + '=' + r.getAttribute('data-value'); });
+      var box = svg.getBoundingClientRect();
+      out.push(svg.getAttribute('data-chart') + ':' + Math.round(box.width) + ':' + bars.join(';'));
+    });
+    document.body.setAttribute('data-probe', out.join('|'));"""
+    metric, *charts = drive(chromium, html, tmp_path, script).split("|")
+    assert metric == "forgetting.probes.mc_acc"
+    records = {r["candidate"]: r for r in (json.loads(f.read_text()) for f in (FIXTURE / "records").glob("*.json"))}
+    for chart, key in zip(charts, ("forgetting.probes.mc_acc", "forgetting.probes.em")):
+        name, width, bars = chart.split(":")
+        assert int(width) >= 300
+        got = {k: float(v) for k, v in (b.split("=") for b in bars.split(";"))}
+        assert got == {c: r["metrics"][key]["value"] for c, r in records.items() if c != "prompt"}, name
+    assert [c.split(":")[0] for c in charts] == ["forgetting", "format"]

@@ -70,12 +70,12 @@ def test_weighted_scores_match_hand_computation():
     run = load_run(FIXTURE)
     priorities = run["run"]["priorities"]
     scores = scoring.weighted_scores(check_records(run), priorities)
-    # rag, by hand: fresh mean(.57,.61), seen .52, style .05, latency best/own .09/.34, forgetting 1 + 0,
+    # rag, by hand: fresh mean(.57,.61), seen .52, style .05, latency per token own/best 98/265 tokens/s, forgetting 1 + 0,
     # privacy 1 (n/a = trains on nothing), traceability .83, cost mean(build min-max over 0..131 s,
     # peak memory best/own 410/520 MB); weights as the plan states them (they sum to 1).
     w = priorities
     cost = ((1 - 6.1 / 131) + 410 / 520) / 2
-    want = (w["accuracy_fresh"] * 0.59 + w["accuracy_seen"] * 0.52 + w["style"] * 0.05 + w["latency"] * 0.09 / 0.34
+    want = (w["accuracy_fresh"] * 0.59 + w["accuracy_seen"] * 0.52 + w["style"] * 0.05 + w["latency"] * 98 / 265
             + w["forgetting"] + w["privacy"] + w["traceability"] * 0.83 + w["cost"] * cost) / sum(w.values())
     assert scores["total"]["rag"] == pytest.approx(want, abs=1e-9)
     assert scores["metrics"]["accuracy_fresh"] == ["fresh.em", "test.docs_only.em"]
@@ -126,7 +126,8 @@ def test_metrics_table_best_ci_significance_and_na(report):
     html = report["html"]
     table = html[html.index('id="metrics-table"'):html.index("</table>", html.index('id="metrics-table"'))]
     rows = dict(re.findall(r'<tr data-candidate="([^"]+)">(.*?)</tr>', table, re.S))
-    assert list(rows) == ["rag", "rag_lora", "distill", "lora", "prompt", "full"]   # by weighted score
+    # by weighted score, those under the quality floor (EM 0.61 - 0.10, upper 95% bound too) last
+    assert list(rows) == ["rag", "rag_lora", "full", "distill", "lora", "prompt"]
 
     def cell(cand, metric):
         return re.search(rf'<td class="([^"]*)" data-metric="{metric}"[^>]*>(.*?)</td>', rows[cand], re.S)
@@ -180,10 +181,19 @@ def test_each_chart_is_inline_svg_with_the_records_data(report):
     pts = dict(re.findall(r'data-name="([^"]+)" data-x="[^"]+" data-y="[^"]+" data-front="(\d)"', pareto))
     assert pts == {"distill": "1", "full": "1", "rag": "1", "rag_lora": "1", "lora": "0", "prompt": "0"}
     assert 'data-role="pareto-front" data-n="4"' in pareto
-    bars = dict(re.findall(r'data-name="([^"]+)" data-value="([^"]+)"', svg(html, "forgetting")))
-    assert {k: float(v) for k, v in bars.items()} == {c: r["metrics"]["forgetting.probes.em"]["value"]
-                                                      for c, r in records.items() if c != "prompt"}
-    assert 'data-na="prompt"' in svg(html, "forgetting")                 # the base itself: n/a, shown as such
+    # forgetting: the knowledge (likelihood MC delta), with the greedy answers' delta beside it as the format
+    for chart, key in (("forgetting", "forgetting.probes.mc_acc"), ("format", "forgetting.probes.em")):
+        bars = dict(re.findall(r'data-name="([^"]+)" data-value="([^"]+)"', svg(html, chart)))
+        assert {k: float(v) for k, v in bars.items()} == {c: r["metrics"][key]["value"]
+                                                          for c, r in records.items() if c != "prompt"}
+        assert 'data-na="prompt"' in svg(html, chart)                      # the base itself: n/a, shown as such
+    assert 'data-metric="forgetting.probes.mc_acc" data-check="chart-forgetting"' in html
+    assert "Forgetting Δ knowledge (likelihood MC), general probes" in svg(html, "forgetting")
+    assert "Answer-format retention Δ (greedy EM), general probes" in svg(html, "format")
+    risk = re.search(r'data-risk="forgetting" data-status="confirmed">.*?</tr>', html, re.S).group(0)
+    assert ("full changes its general-probe knowledge (likelihood multiple choice, as Biderman et al. measure "
+            "forgetting) by -0.10 vs the base model") in risk
+    assert "Its greedy answers to the same probes change by -0.14: answer-format retention, not knowledge." in risk
     fresh = re.findall(r'data-name="([^"]+)" data-series="after[^"]*" data-value="([^"]+)"', svg(html, "freshness"))
     assert {k: float(v) for k, v in fresh} == {c: r["metrics"]["fresh.em"]["value"] for c, r in records.items()}
     heads = re.findall(r'<th class="num" data-metric="([^"]+)"', html)
@@ -400,6 +410,30 @@ def test_lora_forgetting_finding_reads_the_multiple_choice_delta_first():
             "forgetting.probes.mc_acc": {"value": mc_delta, "higher_is_better": True}},
             "comparisons": {"probes.mc_acc": {"full": {"p_value": 0.2}}} if name == "lora" else {}})
     rows = {r["id"]: r for r in literature([rec("lora", -1.0, -0.05), rec("full", -0.9, -0.15)], "en")}
-    assert rows["lora_forgets_less"]["measured"] == ("Forgetting Δ MC accuracy, general probes: lora -0.05 vs full "
+    assert rows["lora_forgets_less"]["measured"] == ("Forgetting Δ knowledge (likelihood MC), general probes: lora -0.05 vs full "
                                                      "-0.15 (p = 0.2)")
     assert rows["lora_forgets_less"]["verdict"] == "inconclusive"
+
+
+def test_gekhman_finding_reads_the_knowledge_not_the_answer_format():
+    """RAG leaves the model's weights alone, so its knowledge of the general probes is the base's
+    (likelihood delta 0) even when its greedy answers collapse (the retrieved context leads them
+    elsewhere); the check must read the knowledge and find the literature's direction."""
+    from reports.findings import literature
+
+    def rec(name, em_delta, mc_delta, p):
+        return {"candidate": name, "technique": name, "metrics": {
+            "forgetting.probes.em": {"value": em_delta, "higher_is_better": True},
+            "forgetting.probes.mc_acc": {"value": mc_delta, "higher_is_better": True}},
+            "comparisons": {"probes.mc_acc": {"lora": {"p_value": p}}} if name == "rag" else {}}
+    rows = {r["id"]: r for r in literature([rec("rag", -0.94, 0.0, 0.001), rec("lora", -0.5, -0.17, 0.001)], "en")}
+    assert rows["unknown_facts_hurt"]["verdict"] == "consistent"
+    assert rows["unknown_facts_hurt"]["measured"] == ("Forgetting Δ knowledge (likelihood MC), general probes: "
+                                                      "rag +0.00 vs lora -0.17 (p = 0.001)")
+
+
+def test_keeping_general_knowledge_is_scored_on_the_likelihood_probes():
+    run = load_run(FIXTURE)
+    scores = scoring.weighted_scores(check_records(run), run["run"]["priorities"])
+    assert scores["metrics"]["forgetting"] == ["forgetting.probes.mc_acc"]
+    assert scores["by_priority"]["forgetting"]["full"] == pytest.approx(0.90)   # 1 + (-0.10), not 1 - 0.14

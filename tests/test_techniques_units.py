@@ -140,7 +140,7 @@ def test_fine_tuning_without_train_jsonl_is_refused(base):
 def test_memory_estimate_over_budget_is_refused(base):
     ctx = dataclasses.replace(base["ctx"], config=dataclasses.replace(base["cfg"], max_memory_gb=0.01))
     message = _error("full", ctx)
-    assert "GB at peak" in message and "0.01 GB" in message
+    assert "needs an estimated" in message and "max_memory_gb is 0.01 GB" in message
     assert not list(Path(base["cfg"].cache_dir).glob("full/*"))
 
 

@@ -1,4 +1,4 @@
-"""`rightfit base build`: the self-built base models (teacher and student)."""
+"""`rightfit base build | path | random`: the self-built base models, and random stand-ins for real ones."""
 
 from __future__ import annotations
 
@@ -44,3 +44,21 @@ def path(size: str) -> None:
     under models/, else the cache folder a build would fill (nothing is built)."""
     from harness.basemodels.build import models_dir
     click.echo(str(models_dir(size)))
+
+
+@base.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--shape", type=click.Choice(["llama-20m", "llama-60m", "llama-134m", "qwen2-100m"]),
+              default="llama-134m", show_default=True, help="A real family's layer sizes, vocabulary and context.")
+@click.option("--chat", type=click.Choice(["chatml", "llama3", "none"]), default="chatml", show_default=True,
+              help="The chat template its tokenizer carries (none: a plain base model).")
+@click.option("--dtype", type=click.Choice(["bfloat16", "float32"]), default="bfloat16", show_default=True)
+def random(folder: str, shape: str, chat: str, dtype: str) -> None:
+    """Write a randomly initialised model with a real instruct model's shapes, dtype and chat
+    template to FOLDER: a stand-in for your own model when trying rightfit's memory, speed and
+    formats on a machine without it (its answers are noise)."""
+    from harness.basemodels.random import make_random_model
+    from rightfit.files import check_writable_folder
+    check_writable_folder(folder, f"FOLDER '{folder}'")
+    out = make_random_model(folder, shape, chat=None if chat == "none" else chat, dtype=dtype)
+    click.echo(f"wrote {out} ({shape}, {dtype}, chat template: {chat})")

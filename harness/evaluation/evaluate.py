@@ -34,11 +34,11 @@ from harness.evaluation.metrics import (
     na,
     score_item,
     spec_for,
-    strip_style,
     style_adherence,
     style_rule_is_empty,
     traceability,
 )
+from harness.evaluation.text import strip_style
 
 # Metrics compared against the base model (``forgetting.<key>`` = candidate - base).
 FORGETTING_KEYS = tuple(f"probes.{m}" for m in ITEM_METRICS) + ("probes.mc_acc", "general.ppl")
@@ -80,23 +80,41 @@ def _cap(rows: list[dict], cfg: Any) -> list[dict]:
     return [rows[i * len(rows) // cap] for i in range(cap)]
 
 
-def answer_all(candidate: Any, questions: list[str], cfg: Any) -> list[dict]:
+def answer_all(candidate: Any, questions: list[str], cfg: Any, label: str = "answers") -> list[dict]:
     """Answers in batches of cfg.decode.batch_size; under a launcher each process answers its share
-    of the questions and all get every answer back (harness.modeling.distributed.shard_map)."""
-    from harness.modeling.distributed import rank, shard_map
+    of the questions and all get every answer back (harness.modeling.distributed.shard_map).
+    Process 0 shows the progress of its share under `label`."""
+    import contextlib
+
+    from harness.modeling.distributed import is_main, rank, shard_map
+    from rightfit import ui
 
     def answer(share: list[str]) -> list[dict]:
         out: list[dict] = []
         size = cfg.decode.batch_size
-        for i in range(0, len(share), size):
-            out += [{**a, "process": rank()} for a in candidate.answer(share[i:i + size], cfg.decode)]
+        shown = ui.progress(f"{label} ({len(share)} questions)", len(share), "questions") if is_main() \
+            else contextlib.nullcontext(lambda n=1, **kw: None)
+        with shown as advance:
+            for i in range(0, len(share), size):
+                out += [{**a, "process": rank()} for a in candidate.answer(share[i:i + size], cfg.decode)]
+                advance(len(share[i:i + size]))
         return out
     return shard_map(answer, questions)
 
 
 def score_part(candidate: Any, rows: list[dict], part: str, suite: Any, cfg: Any) -> list[dict]:
     """Answer and score `rows`; returns Examples (harness.records.Example)."""
-    answers = answer_all(candidate, [r["question"] for r in rows], cfg)
+    return score_answers(rows, answer_all(candidate, [r["question"] for r in rows], cfg, part), part, suite)
+
+
+def score_answers(rows: list[dict], answers: list[dict], part: str, suite: Any) -> list[dict]:
+    """Score one answer per row, however it was produced (a candidate here, lm-eval elsewhere:
+    harness/lmeval/samples.py); returns Examples (harness.records.Example).
+
+    Args:
+        answers: harness.techniques.protocol.Answer dicts: ``text``, and where known the
+            sources cited, timings, token counts and the prompt.
+    """
     rule = None if style_rule_is_empty(suite.style) else suite.style
     examples = []
     for row, ans in zip(rows, answers):
@@ -112,7 +130,7 @@ def score_part(candidate: Any, rows: list[dict], part: str, suite: Any, cfg: Any
             "id": row["id"], "part": part, "kind": row.get("kind", ""), "question": row["question"],
             "reference": row["answer"], "aliases": list(row.get("aliases", [])),
             "gold_sources": list(row.get("sources", [])), "answer": ans["text"], "content": content,
-            "sources": list(ans.get("sources", [])), "scores": scores, "seconds": float(ans["seconds"]),
+            "sources": list(ans.get("sources", [])), "scores": scores, "seconds": float(ans.get("seconds", 0.0)),
             "retrieval_seconds": float(ans.get("retrieval_seconds", 0.0)),
             "prompt_tokens": int(ans.get("prompt_tokens", 0)), "generated_tokens": int(ans.get("generated_tokens", 0)),
             "context_truncated": int(ans.get("context_truncated", 0)), "prompt": str(ans.get("prompt", "")),
@@ -132,7 +150,8 @@ def semantic_similarity(answers: list[str], references: list[list[str]]) -> list
 
     from harness.retrieval.dense import embed
     flat = [r for refs in references for r in refs]
-    vectors = embed(list(answers) + flat)  # (answers + references, 384), normalised
+    # (answers + references, 384), normalised; fp32 so the score does not depend on the CPU's bf16 kernels
+    vectors = embed(list(answers) + flat, "float32")
     a, r = vectors[:len(answers)], vectors[len(answers):]
     out, i = [], 0
     for row, refs in zip(a, references):

@@ -94,6 +94,17 @@ SCOPES: dict[str, tuple[str, str]] = {
 }
 DIFFERENCE_SCOPE = "forgetting."  # keys under it are candidate - base
 
+# Whole record keys whose scope + metric label would blur what they measure. The general probes are
+# asked two ways: likelihood multiple choice (does the model still rank the right answer first: the
+# knowledge, as Biderman et al. measure forgetting) and greedy answers scored by exact match, which
+# fall as soon as a fine-tuned model answers in its house style (the answer's format).
+KEY_LABELS: dict[str, tuple[str, str]] = {
+    "forgetting.probes.mc_acc": ("Forgetting Δ knowledge (likelihood MC), general probes",
+                                 "遗忘：知识变化（似然选择题，通用探针）"),
+    "forgetting.probes.em": ("Answer-format retention Δ (greedy EM), general probes",
+                             "答案格式保持变化（贪心精确匹配，通用探针）"),
+}
+
 
 def spec_for(key: str) -> MetricSpec:
     """The spec of a record key: ``test.docs_only.f1`` -> ``f1``; ``forgetting.probes.em`` -> ``em``.
@@ -120,6 +131,8 @@ def metric_kind(key: str) -> str:
 
 def metric_label(key: str, lang: str = "en") -> str:
     """The key's label in `lang` ("test.seen.em" -> "Exact match, seen facts"); the key itself when unknown."""
+    if key in KEY_LABELS:
+        return KEY_LABELS[key][1 if lang == "zh" else 0]
     if not known(key):
         return key
     m = spec_for(key).label[1 if lang == "zh" else 0]
@@ -309,24 +322,6 @@ def style_adherence(prediction: str, rule: dict) -> float:
     return float(ok)
 
 
-def strip_style(prediction: str, rule: dict | None) -> str:
-    """The answer's content: the style rule's opening and sign-off removed where present.
-
-    Accuracy metrics score content and the style metric scores form, so a persona-trained model
-    that answers "Hi there! price: $95 - ShopCo Support" is judged on "price: $95" for accuracy
-    and on the wrapper for style -- neither metric leaks into the other.
-    """
-    text = prediction.strip()
-    if not rule:
-        return text
-    start, end = (rule.get("starts_with") or "").strip(), (rule.get("ends_with") or "").strip()
-    if start and text.startswith(start):
-        text = text[len(start):].strip()
-    if end and text.endswith(end):
-        text = text[:-len(end)].strip()
-    return text
-
-
 @register_metric(name="traceability", higher_is_better=True, aggregation="mean", needs="test", label=("Traceability", "可追溯性"))
 def traceability(cited: list[str], gold: list[str]) -> float | None:
     """1 when the answer's cited sources include a gold source; None when the item has no gold source."""
@@ -361,7 +356,8 @@ for _name, _hib, _agg, _needs, _label, _kind, _help in [
     ("build_seconds", False, "single", "artifact", ("Build time", "构建时间"), "seconds_long",
      "Wall time to build the artifact (s)."),
     ("peak_memory_mb", False, "single", "artifact", ("Peak memory", "峰值内存"), "mb",
-     "Peak memory while building (MB)."),
+     "Memory the build took at its peak, above what the process held when it began (MB): resident "
+     "set on a CPU, CUDA allocations on a GPU."),
     ("trainable_params", False, "single", "artifact", ("Trainable parameters", "可训练参数"), "count",
      "Parameters the technique trains."),
     ("size_bytes", False, "single", "artifact", ("Artifact size", "产物大小"), "bytes", "Size of the artifact on disk."),

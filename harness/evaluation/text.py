@@ -1,8 +1,13 @@
-"""Text as the metrics and the retriever see it: CJK-aware tokens and SQuAD normalisation.
+"""Text as the metrics and the retriever see it: CJK-aware tokens, SQuAD normalisation, an
+answer's content without the house style.
 
 Chinese (and Japanese, Korean) text has no spaces between words, so CJK characters are
 tokens of their own; Latin text is split into words. rouge-score's default tokenizer keeps
 only ``[a-z0-9]`` and silently scores Chinese 0, hence :class:`RougeTokenizer`.
+
+Standard library only: an lm-eval task exported by `rightfit suites export --lm-eval` carries
+this module verbatim in its utils.py (harness/lmeval/task.py), so lm-eval scores answers with
+the very same normalisation wherever it runs.
 """
 
 from __future__ import annotations
@@ -50,3 +55,21 @@ class RougeTokenizer:
 
     def tokenize(self, text: str) -> list[str]:
         return _TOKEN.findall(text.lower())
+
+
+def strip_style(prediction: str, rule: dict | None) -> str:
+    """The answer's content: the style rule's opening and sign-off removed where present.
+
+    Accuracy metrics score content and the style metric scores form, so a persona-trained model
+    that answers "Hi there! price: $95 - ShopCo Support" is judged on "price: $95" for accuracy
+    and on the wrapper for style -- neither metric leaks into the other.
+    """
+    text = prediction.strip()
+    if not rule:
+        return text
+    start, end = (rule.get("starts_with") or "").strip(), (rule.get("ends_with") or "").strip()
+    if start and text.startswith(start):
+        text = text[len(start):].strip()
+    if end and text.endswith(end):
+        text = text[:-len(end)].strip()
+    return text

@@ -115,6 +115,16 @@ def params_on_disk(name: str) -> int:
     return total
 
 
+def model_dtype(name: str, cfg=None) -> str | None:
+    """The dtype a model's config.json says its weights are stored in (None when it says none)."""
+    try:
+        data = json.loads((model_folder(name) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = data.get("torch_dtype") or data.get("dtype")
+    return value if isinstance(value, str) else None
+
+
 def model_identity(name: str) -> str:
     """A stable identity for the cache key: the resolved path or id plus a hash of its weights."""
     resolved = resolve_model(name)
@@ -178,7 +188,7 @@ def load_model(name: str, cfg: Any = None, four_bit: bool = False, dtype: str | 
     import torch
     from transformers import AutoModelForCausalLM
 
-    from harness.modeling.precision import load_dtype, model_dtype
+    from harness.modeling.precision import load_dtype
     kw = _hf_kwargs(cfg)
     dtype = dtype or load_dtype(getattr(cfg, "dtype", "auto"), model_dtype(name))
     if four_bit:

@@ -90,20 +90,6 @@ def load_dtype(setting: str, model_dtype: str | None) -> str:
     return setting
 
 
-def model_dtype(name: str, cfg=None) -> str | None:
-    """The dtype a model's config.json says its weights are stored in (None when it says none)."""
-    import json
-    from pathlib import Path
-
-    from harness.modeling.load import model_folder
-    try:
-        data = json.loads((Path(model_folder(name)) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    value = data.get("torch_dtype") or data.get("dtype")
-    return value if isinstance(value, str) else None
-
-
 def numerics() -> dict:
     """What decides the numbers on this machine, for env.json: device, the CPU kernels torch
     dispatches to, whether bf16 kernels exist, and the variables that pin them."""

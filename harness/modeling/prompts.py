@@ -55,6 +55,8 @@ class Prompter:
 
     Args:
         tokenizer: the model's tokenizer; its ``chat_template`` (if any) decides the format.
+            None: the plain format, with no stop ids (prompts written before a model is chosen,
+            e.g. a suite exported for lm-eval).
         system: a system message (a persona, a house style), or "" for none.
     """
 
@@ -62,7 +64,8 @@ class Prompter:
         self.tokenizer, self.system = tokenizer, system.strip()
         self.chat = bool(getattr(tokenizer, "chat_template", None))
         self.end_of_turn = self._end_of_turn() if self.chat else ""
-        ids = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
+        eos = getattr(tokenizer, "eos_token_id", None)
+        ids = {eos} if eos is not None else set()
         if self.end_of_turn:
             ids.add(tokenizer.convert_tokens_to_ids(self.end_of_turn))
         self.stop_ids: list[int] = sorted(i for i in ids if i is not None and i >= 0)

@@ -161,7 +161,7 @@ def perplexity(model: Any, tokenizer: Any, texts: str | Sequence[str], *, max_le
         jobs += [(ids[b:e], n) for b, e, n in rolling_windows(len(ids), max_length, stride)]
     # Longest first: windows of similar length share a batch, less padding.
     jobs.sort(key=lambda j: -len(j[0]))
-    windows = _nll_of(model, jobs, pad_id, batch_size, memory_gb)
+    windows = _nll_of(model, jobs, pad_id, batch_size, memory_gb, "perplexity")
     nll, tokens = sum(w[0] for w in windows), sum(w[1] for w in windows)
     return PerplexityResult(math.exp(nll / tokens) if tokens else float("nan"), nll, tokens, windows)
 
@@ -191,16 +191,21 @@ def loglikelihoods(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, str]],
             common += 1
         common = max(1, min(common, len(whole) - 1))
         jobs.append((whole[-(max_length + 1):], min(len(whole) - common, max_length)))
-    return [(-nll, n) for nll, n in _nll_of(model, jobs, pad_id, batch_size, memory_gb)]
+    return [(-nll, n) for nll, n in _nll_of(model, jobs, pad_id, batch_size, memory_gb, "likelihoods")]
 
 
 def _nll_of(model: Any, jobs: list[tuple[list[int], int]], pad_id: int, batch_size: int,
-            memory_gb: float) -> list[tuple[float, int]]:
+            memory_gb: float, label: str = "scoring") -> list[tuple[float, int]]:
     """(summed NLL, scored tokens) of every job, in the jobs' order; under a launcher each process
-    scores its share of the batches."""
-    from harness.modeling.distributed import shard_map
+    scores its share of the batches (process 0 shows the progress of its share)."""
+    from harness.modeling.distributed import is_main, shard_map
+    from rightfit import ui
     batches = token_batches(jobs, batch_tokens(model, memory_gb), batch_size)
-    scored = shard_map(lambda share: [_window_nll(model, [jobs[i] for i in b], pad_id) for b in share], batches)
+
+    def score(share: list) -> list:
+        items = ui.track(share, f"{label} ({len(jobs)} sequences)", unit="batches") if is_main() else share
+        return [_window_nll(model, [jobs[i] for i in b], pad_id) for b in items]
+    scored = shard_map(score, batches)
     out: list[tuple[float, int]] = [(0.0, 0)] * len(jobs)
     for batch, results in zip(batches, scored):
         for i, result in zip(batch, results):

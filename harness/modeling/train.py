@@ -251,7 +251,8 @@ def device_batch(batch_size: int, processes: int) -> int:
 
 
 def train(model: Any, tokenizer: Any, examples: list[dict], heldout: list[dict], cfg: Any, lr: float, seed: int,
-          work_dir: Path, teacher: Any = None, temperature: float = 1.0, alpha: float = 0.0) -> TrainLog:
+          work_dir: Path, teacher: Any = None, temperature: float = 1.0, alpha: float = 0.0,
+          callbacks: tuple = ()) -> TrainLog:
     """Train `model` in place; checkpoints go to work_dir/checkpoints and resume from there.
 
     Args:
@@ -260,6 +261,7 @@ def train(model: Any, tokenizer: Any, examples: list[dict], heldout: list[dict],
         cfg: TrainConfig (steps, batch, seq_len, warm-up, checkpoint_every, eval_every, precision).
         lr: peak learning rate (cfg.lr or cfg.lora_lr, chosen by the technique).
         teacher, temperature, alpha: distillation (see kd_loss); teacher None -> cross-entropy.
+        callbacks: more transformers TrainerCallbacks (the training benchmark times steps with one).
 
     Returns:
         TrainLog with per-step train loss, held-out loss and the step resumed from (or None).
@@ -289,6 +291,8 @@ def train(model: Any, tokenizer: Any, examples: list[dict], heldout: list[dict],
     trainer = _trainer_class()(model=model, args=args, train_dataset=_Ordered(examples, order),
                                eval_dataset=heldout or None, data_collator=collate(tokenizer.pad_token_id))
     trainer.remove_callback(PrinterCallback)  # progress belongs to the CLI, not stdout prints per step
+    for callback in callbacks:
+        trainer.add_callback(callback)
     trainer.slice_logits = accepts_logits_to_keep(model) and (teacher is None or accepts_logits_to_keep(teacher))
     if teacher is not None:
         trainer.teacher = teacher.to(args.device).eval()

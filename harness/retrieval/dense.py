@@ -90,15 +90,29 @@ def _all_cores():
         torch.set_num_threads(before)
 
 
-def embed(texts: list[str], dtype: str = "auto"):
-    """(len(texts), 384) float32 unit vectors of `texts`."""
+EMBED_BLOCK = 512  # texts per progress step when embedding a corpus
+
+
+def embed(texts: list[str], dtype: str = "auto", label: str | None = None):
+    """(len(texts), 384) float32 unit vectors of `texts`; `label` shows progress (a corpus being indexed)."""
     import numpy as np
     import torch
     model = embedder()
-    with _all_cores(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=embed_dtype(dtype) == "bfloat16"):
-        vectors = model.encode(texts, batch_size=EMBED_BATCH, normalize_embeddings=True, show_progress_bar=False,
+
+    def encode(block: list[str]):
+        vectors = model.encode(block, batch_size=EMBED_BATCH, normalize_embeddings=True, show_progress_bar=False,
                                convert_to_numpy=False, convert_to_tensor=True)
-    return np.ascontiguousarray(vectors.float().numpy(), dtype="float32")
+        return vectors.float().numpy()
+    with _all_cores(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=embed_dtype(dtype) == "bfloat16"):
+        if label is None:
+            return np.ascontiguousarray(encode(texts), dtype="float32")
+        from rightfit import ui
+        parts = []
+        with ui.progress(f"{label} ({len(texts)} chunks)", len(texts), "chunks") as advance:
+            for i in range(0, len(texts), EMBED_BLOCK):
+                parts.append(encode(texts[i:i + EMBED_BLOCK]))
+                advance(len(parts[-1]))
+    return np.ascontiguousarray(np.concatenate(parts) if parts else np.zeros((0, 384)), dtype="float32")
 
 
 def faiss_index(vectors, kind: str):

@@ -76,7 +76,7 @@ class Retriever:
             from harness.retrieval.dense import embed, embed_dtype
             from harness.retrieval.dense import faiss_index as build_faiss
             dtype = embed_dtype(getattr(rag, "embed_dtype", "auto"))
-            faiss_index = build_faiss(embed([c.text for c in chunks], dtype), rag.index)
+            faiss_index = build_faiss(embed([c.text for c in chunks], dtype, "dense index"), rag.index)
         return cls(chunks, rag.retriever, bm25, faiss_index, backend, dtype, rag)
 
     # ---------------------------------------------------------------- search

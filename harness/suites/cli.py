@@ -212,3 +212,71 @@ def new(name: str, docs_dir: Path, qa: Path, train_file: Path | None, probes: st
     for orig, doc_id in report.renamed_docs.items():
         click.echo(f"  doc {orig} -> id {doc_id}")
     click.echo(f"Next: rightfit suites show {report.path}")
+
+
+@suites.command()
+@click.argument("suite")
+@click.option("--lm-eval", "lm_eval_dir", required=True, type=click.Path(path_type=Path),
+              help="Folder to write the lm-eval task into (as DIR/rightfit_<suite>/; lm-eval's --include_path DIR).")
+@click.option("--model", help="Render the prompts as rightfit prompts this model (a local folder or a cached "
+                              "Hugging Face id): its chat template, its end of turn. Default: the plain format of a "
+                              "model without a chat template.")
+@click.option("--max-new-tokens", type=click.IntRange(1, 4096), default=None,
+              help="Tokens an answer may take (default: the suite's, as `rightfit run` decodes).")
+@click.option("--trust-remote-code", is_flag=True, help="Allow the model's repository to run its own code (tokenizer).")
+def export(suite: str, lm_eval_dir: Path, model: str | None, max_new_tokens: int | None,
+           trust_remote_code: bool) -> None:
+    """Write SUITE's test questions as an lm-evaluation-harness task.
+
+    The task renders rightfit's prompts, decodes greedily with rightfit's stop rule and scores
+    exact match with rightfit's normalisation, from local files only. Then, offline:
+
+    \b
+      rightfit suites export --lm-eval lmeval-tasks shopco-en-tiny
+      lm-eval run --model hf --model_args pretrained=MODEL[,peft=ADAPTER] \\
+          --include_path lmeval-tasks --tasks rightfit_shopco_en_tiny --log_samples --output_path lmeval-out
+      rightfit suites import --lm-eval lmeval-out RUN_DIR --name my-model
+    """
+    from harness.lmeval.export import export_task, task_name
+    from harness.modeling.prompts import Prompter
+
+    loaded = load_suite(suite)
+    tokenizer = None
+    if model:
+        from harness.config import load_config
+        from harness.modeling.load import load_tokenizer
+        overrides = ["trust_remote_code=true"] if trust_remote_code else []
+        tokenizer = load_tokenizer(model, load_config(None, overrides))
+    tokens = max_new_tokens or loaded.answer_tokens
+    folder = export_task(loaded, lm_eval_dir, Prompter(tokenizer, loaded.system), tokens, model)
+    name = task_name(loaded.name)
+    click.echo(f"Wrote the lm-eval task {name} ({len(loaded.test)} questions of {loaded.name} v{loaded.version}, "
+               f"{'prompts for ' + model if model else 'plain prompts'}, answers up to {tokens} tokens) to {folder}.")
+    click.echo(f"Next: lm-eval run --model hf --model_args pretrained=MODEL --include_path {lm_eval_dir} "
+               f"--tasks {name} --log_samples --output_path OUT")
+
+
+@suites.command("import")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--lm-eval", "samples", required=True, type=click.Path(path_type=Path),
+              help="lm-eval's samples_<task>_<time>.jsonl (from --log_samples) of an exported task, or the "
+                   "--output_path folder holding it.")
+@click.option("--name", default="lm-eval", show_default=True, help="The candidate's name in the run.")
+def import_(run_dir: Path, samples: Path, name: str) -> None:
+    """Add a model lm-eval evaluated on an exported suite to RUN_DIR as one more candidate.
+
+    Its answers are scored by rightfit (the same metrics, confidence intervals and paired tests as
+    the run's candidates; lm-eval's own exact_match is checked question by question). Then
+    `rightfit report RUN_DIR` shows it beside the others.
+    """
+    from harness.lmeval.samples import agreement, import_samples
+
+    record = import_samples(samples, run_dir, name)
+    same, scored, differ = agreement(record)
+    em = record["metrics"]["test.em"]["value"]
+    click.echo(f"Added candidate {name} to {run_dir}: rightfit's EM {em:.3f} on {len(record['examples'])} "
+               f"questions, paired with every candidate of the run.")
+    if scored:
+        click.echo(f"lm-eval's exact_match equals rightfit's on {same} of {scored} questions"
+                   + (f" (differs on {', '.join(differ[:5])}{', ...' if len(differ) > 5 else ''})." if differ else "."))
+    click.echo(f"Next: rightfit report {run_dir}")

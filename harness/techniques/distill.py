@@ -21,7 +21,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.techniques.protocol import BuildContext
+from harness.techniques.protocol import BuildContext, Held
 from rightfit.settings import opt
 
 TEACHER = "full"  # the technique whose artifact is the teacher
@@ -72,8 +72,9 @@ class Distill:
     def models(self, ctx: BuildContext) -> dict[str, str]:
         return {"student": ctx.student()}
 
-    def memory(self, ctx: BuildContext) -> list[tuple[str, str]]:
-        return [(ctx.student(), "full"), (ctx.base_model, "inference")]  # the teacher runs beside the student
+    def memory(self, ctx: BuildContext) -> list[Held]:
+        # the fine-tuned teacher is loaded beside the student for the whole build
+        return [Held(ctx.student(), "full"), Held(ctx.base_model, "inference", trained=True)]
 
     def check(self, ctx: BuildContext) -> None:
         """Soft targets need one vocabulary: compared before the teacher is built."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.techniques.protocol import BuildContext
+from harness.techniques.protocol import BuildContext, Held
 
 
 class DistillControl:
@@ -26,8 +26,8 @@ class DistillControl:
     def models(self, ctx: BuildContext) -> dict[str, str]:
         return {}
 
-    def memory(self, ctx: BuildContext) -> list[tuple[str, str]]:
-        return [(ctx.student(), "full")]
+    def memory(self, ctx: BuildContext) -> list[Held]:
+        return [Held(ctx.student(), "full")]
 
     def check(self, ctx: BuildContext) -> None:
         pass

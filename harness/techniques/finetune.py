@@ -97,9 +97,9 @@ def build_adapter(ctx: BuildContext, four_bit: bool, retriever: Any = None) -> d
     from peft import get_peft_model, prepare_model_for_kbit_training
 
     from harness.modeling.load import load_model, load_tokenizer
+    from harness.modeling.precision import train_precision
     from harness.modeling.prompts import pair_question
     from harness.modeling.train import train
-    from harness.modeling.precision import train_precision
     cfg = ctx.config
     tokenizer = load_tokenizer(ctx.base_model, cfg)
     model = load_model(ctx.base_model, cfg, four_bit=four_bit)  # the frozen base stays in the load dtype
@@ -138,8 +138,8 @@ def build_full(ctx: BuildContext, base: str, pairs: list[dict] | None = None, te
                temperature: float = 1.0, alpha: float = 0.0) -> dict:
     """Fine-tune every weight of `base` (cfg.train.lr); saved with its tokenizer to out_dir/model."""
     from harness.modeling.load import load_model, load_tokenizer
-    from harness.modeling.train import train
     from harness.modeling.precision import train_precision
+    from harness.modeling.train import train
     cfg = ctx.config
     tokenizer = load_tokenizer(base, cfg)
     # the weights train (and are saved) in fp32 -- master weights under mixed precision -- or in bf16

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.techniques.protocol import BuildContext
+from harness.techniques.protocol import BuildContext, Held
 
 
 class Full:
@@ -22,8 +22,8 @@ class Full:
     def models(self, ctx: BuildContext) -> dict[str, str]:
         return {}
 
-    def memory(self, ctx: BuildContext) -> list[tuple[str, str]]:
-        return [(ctx.base_model, "full")]
+    def memory(self, ctx: BuildContext) -> list[Held]:
+        return [Held(ctx.base_model, "full")]
 
     def check(self, ctx: BuildContext) -> None:
         pass

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.techniques.protocol import BuildContext
+from harness.techniques.protocol import BuildContext, Held
 from rightfit.settings import opt
 
 
@@ -41,8 +41,8 @@ class Lora:
     def models(self, ctx: BuildContext) -> dict[str, str]:
         return {}
 
-    def memory(self, ctx: BuildContext) -> list[tuple[str, str]]:
-        return [(ctx.base_model, "qlora4" if self.four_bit else "lora")]
+    def memory(self, ctx: BuildContext) -> list[Held]:
+        return [Held(ctx.base_model, "qlora4" if self.four_bit else "lora")]
 
     def check(self, ctx: BuildContext) -> None:
         pass

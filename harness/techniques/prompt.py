@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.techniques.protocol import BuildContext
+from harness.techniques.protocol import BuildContext, Held
 from rightfit.settings import opt
 
 
@@ -36,7 +36,7 @@ class PromptOnly:
     def models(self, ctx: BuildContext) -> dict[str, str]:
         return {}
 
-    def memory(self, ctx: BuildContext) -> list[tuple[str, str]]:
+    def memory(self, ctx: BuildContext) -> list[Held]:
         return []
 
     def check(self, ctx: BuildContext) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypedDict, runtime_checkable
+from typing import Any, NamedTuple, Protocol, TypedDict, runtime_checkable
 
 from rightfit.errors import UserError
 
@@ -27,6 +27,15 @@ class Answer(TypedDict):
     retrieval_seconds: float   # wall time spent retrieving for this question (0 without retrieval)
     context_truncated: int     # chunks cut or dropped (or question text trimmed) to fit the window
     prompt: str                # the exact text the model read (rendered by harness.modeling.prompts)
+
+
+class Held(NamedTuple):
+    """A model a build holds in memory, and how: what the memory estimate sums."""
+
+    model: str
+    method: str             # advisor.estimate method: full, lora, qlora4 or inference
+    context: bool = False   # its training prompts carry retrieved chunks (rows fill train.seq_len)
+    trained: bool = False   # an inference model that is a fine-tuned artifact (saved in the training dtype)
 
 
 @dataclass
@@ -123,9 +132,9 @@ class Technique(Protocol):
         """Further models the artifact depends on, by role ({"student": path}): cache-key inputs."""
         ...
 
-    def memory(self, ctx: BuildContext) -> list[tuple[str, str]]:
-        """(model, advisor.estimate method) for each model held in memory while building; [] when
-        nothing trains. The memory guard sums their estimates."""
+    def memory(self, ctx: BuildContext) -> list[Held]:
+        """Each model held in memory while building; [] when nothing trains. The memory estimate
+        (harness.modeling.memory) sums them at the largest training step."""
         ...
 
     def check(self, ctx: BuildContext) -> None:

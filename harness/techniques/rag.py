@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.techniques.protocol import BuildContext
+from harness.techniques.protocol import BuildContext, Held
 from rightfit.errors import UserError
 from rightfit.settings import opt
 
@@ -84,7 +84,7 @@ class Rag:
     def models(self, ctx: BuildContext) -> dict[str, str]:
         return {}
 
-    def memory(self, ctx: BuildContext) -> list[tuple[str, str]]:
+    def memory(self, ctx: BuildContext) -> list[Held]:
         return []
 
     def check(self, ctx: BuildContext) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.techniques.protocol import BuildContext
+from harness.techniques.protocol import BuildContext, Held
 
 
 class RagLora:
@@ -27,8 +27,8 @@ class RagLora:
     def models(self, ctx: BuildContext) -> dict[str, str]:
         return {}
 
-    def memory(self, ctx: BuildContext) -> list[tuple[str, str]]:
-        return [(ctx.base_model, "lora")]
+    def memory(self, ctx: BuildContext) -> list[Held]:
+        return [Held(ctx.base_model, "lora", context=bool(ctx.config.rag.train_with_context))]
 
     def check(self, ctx: BuildContext) -> None:
         pass
