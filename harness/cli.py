@@ -229,6 +229,7 @@ BENCHMARKS = {  # name -> script under bench/ (each writes bench/results/<name>.
     "perplexity_vs_lmeval": "perplexity_vs_lmeval.py",
     "train_throughput": "train_throughput.py",
     "retrieval": "retrieval.py",
+    "retrieval_quality": "retrieval_quality.py",
     "rerun": "rerun.py",
     "base_build": "base_build.py",
     "eval_scaling": "eval_scaling.py",
