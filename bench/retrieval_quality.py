@@ -124,6 +124,11 @@ def main() -> None:
         random.Random(0).shuffle(texts)
         result["throughput"] = throughput(texts[:args.throughput_sample])
         print("dense indexing, chunks/s:", result["throughput"])
+    rows = result["retrievers"]
+    result["headline"] = " ".join(f"{n} hit@1 {rows[n]['hit@1']:.3f} hit@5 {rows[n]['hit@5']:.3f};"
+                                  for n in ("bm25", "dense", "hybrid-convex"))
+    if "throughput" in result:
+        result["headline"] += f" dense {result['throughput']['chunks_per_s']['after_auto']:.0f} chunks/s"
     if args.out:
         import json
         Path(args.out).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")

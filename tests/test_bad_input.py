@@ -430,6 +430,10 @@ BAD_OVERRIDES = {
     "trust_remote_code=maybe": "trust_remote_code", "few_shot=-1": "'few_shot' is -1", "lora.r=0": "'lora.r' is 0",
     "distill.mode=grey": "distill.mode", "max_memory_gb=-1": "max_memory_gb", "eval.bootstrap=1": "eval.bootstrap",
     "rag.top_k=[1,2]": "rag.top_k", "train.lr=1e400": "train.lr",
+    "rag.chunk_unit=tokens": "rag.chunk_unit", "rag.chunk_size=0": "'rag.chunk_size' is 0",
+    "rag.chunk_size=10": "'rag.chunk_overlap' (20) must be smaller than 'rag.chunk_size' (10)",
+    "rag.fusion=max": "rag.fusion", "rag.hybrid_bm25_weight=1.5": "'rag.hybrid_bm25_weight' is 1.5",
+    "rag.embed_dtype=float16": "rag.embed_dtype",
 }
 for _override, _needle in BAD_OVERRIDES.items():
     case(f"run-override-{_override}", _needle)(lambda d, o=_override: _run(d, o))
