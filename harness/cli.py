@@ -95,13 +95,17 @@ def run(config, overrides, plan_path, suite, candidates, base_model, seeds, run_
                 click.echo(line)
         return
     accuracy = ready.suite.accuracy_metric
+    from rightfit.vocabulary import default_weights
+    weights = plan.priorities if plan is not None else default_weights(ready.suite.has)
+    keys = summary_keys(records, accuracy, weights)
     if as_json:
-        rows = [{"candidate": r["candidate"], **{k: (r["metrics"].get(k) or {}).get("value")
-                 for k in summary_keys(records, accuracy)}} for r in records]
-        click.echo(json.dumps({"run_dir": str(rd.path), "accuracy_metric": accuracy, "records": rows}))
+        rows = [{"candidate": r["candidate"], **{k: (r["metrics"].get(k) or {}).get("value") for k in keys},
+                 "context_cut": context_cut_count(r)} for r in records]
+        click.echo(json.dumps({"run_dir": str(rd.path), "accuracy_metric": accuracy, "weights": weights,
+                               "records": rows}))
         return
     click.echo(f"run records written to {rd.path}/records/")
-    for line in summary_table(records, accuracy):
+    for line in summary_table(records, accuracy, weights, "plan" if plan is not None else "suite"):
         click.echo(line)
 
 
@@ -134,28 +138,53 @@ def plan_base(plan) -> dict:
 
 
 # Summary columns: (record key with {acc} for the suite's accuracy metric, header); a column is
-# shown when any candidate measured it.
+# shown when any candidate measured it. After them come the metrics of every priority that
+# carries weight in the run (the plan's, or what the suite can measure).
 SUMMARY = (("test.{acc}", "{ACC}"), ("test.seen.{acc}", "seen"), ("test.docs_only.{acc}", "docs-only"),
            ("fresh.{acc}", "fresh"), ("test.semantic", "meaning"), ("test.style", "style"),
-           ("test.traceability", "cites"), ("probes.mc_acc", "probes MC"))
+           ("test.traceability", "traceability"), ("probes.mc_acc", "probes MC"))
+HEADERS = {"forgetting.probes.em": "forgetting EM", "forgetting.probes.mc_acc": "forgetting MC",
+           "probes.em": "probes EM", "privacy.leak_rate": "leak rate", "privacy.exposure": "exposure",
+           "latency.p50_s": "p50 s", "latency.p95_s": "p95 s", "test.f1": "F1"}
 
 
-def summary_keys(records: list[dict], accuracy: str) -> list[str]:
+def _measured(records: list[dict], key: str) -> bool:
+    return any((r["metrics"].get(key) or {}).get("value") is not None for r in records)
+
+
+def summary_keys(records: list[dict], accuracy: str, weights: dict[str, float] | None = None) -> list[str]:
+    """The summary's columns: SUMMARY's, then each weighted priority's metric (the first of its
+    first measured group; build cost lives in the artifact, not the metrics, and is left out)."""
+    from rightfit.vocabulary import PRIORITIES, priority_metrics
     keys = [k.format(acc=accuracy) for k, _ in SUMMARY]
-    return [k for k in keys if any((r["metrics"].get(k) or {}).get("value") is not None for r in records)]
+    for name, weight in (weights or {}).items():
+        if weight <= 0 or name not in PRIORITIES:
+            continue
+        group = next((g for g in priority_metrics(name, accuracy) if any(_measured(records, k) for k in g)), ())
+        first = next((k for k in group if _measured(records, k)), None)
+        if first and first not in keys and not first.startswith("artifact."):
+            keys.append(first)
+    return [k for k in keys if _measured(records, k)]
 
 
-def summary_table(records: list[dict], accuracy: str) -> list[str]:
+def context_cut_count(record: dict) -> int:
+    """Test questions whose prompt lost retrieved chunks (or text) to the model's window."""
+    return sum(1 for e in record.get("examples", []) if e.get("part") == "test" and e.get("context_truncated"))
+
+
+def summary_table(records: list[dict], accuracy: str, weights: dict[str, float] | None = None,
+                  weights_from: str = "suite") -> list[str]:
     """The run at a glance: the suite's accuracy metric overall and per kind of question, freshness,
-    style, citations and the knowledge probes, each where measured; and how many questions had
-    their retrieved context cut or dropped to fit the model's window."""
-    headers = {k.format(acc=accuracy): h.replace("{ACC}", accuracy.upper() if accuracy == "em" else accuracy)
-               for k, h in SUMMARY}
-    keys = summary_keys(records, accuracy)
-    cut = {r["candidate"]: sum(1 for e in r.get("examples", []) if e.get("part") == "test"
-                               and e.get("context_truncated")) for r in records}
-    widths = [max(len(headers[k]), 6) + 2 for k in keys]
-    lines = [f"{'candidate':<18}" + "".join(f"{headers[k]:>{w}}" for k, w in zip(keys, widths))
+    style, traceability and the knowledge probes, and every metric a weighted priority reads, each
+    where measured; how many questions had their context cut or dropped to fit the model's window,
+    with what to change; and what the measured winner is weighed on."""
+    from rightfit.vocabulary import priority_label
+    headers = {**HEADERS, **{k.format(acc=accuracy): h.replace("{ACC}", accuracy.upper() if accuracy == "em"
+                                                                else accuracy) for k, h in SUMMARY}}
+    keys = summary_keys(records, accuracy, weights)
+    cut = {r["candidate"]: context_cut_count(r) for r in records}
+    widths = [max(len(headers.get(k, k)), 6) + 2 for k in keys]
+    lines = [f"{'candidate':<18}" + "".join(f"{headers.get(k, k):>{w}}" for k, w in zip(keys, widths))
              + ("   context cut" if any(cut.values()) else "")]
     for r in records:
         cells = [(r["metrics"].get(k) or {}).get("value") for k in keys]
@@ -164,9 +193,16 @@ def summary_table(records: list[dict], accuracy: str) -> list[str]:
             n = sum(1 for e in r.get("examples", []) if e.get("part") == "test")
             row += f"   {cut[r['candidate']]}/{n}" if cut[r["candidate"]] else "   -"
         lines.append(row)
-    if any(cut.values()):
-        lines.append("context cut: questions whose retrieved chunks did not all fit the model's window; lower "
-                     "rag.top_k or the chunk size, or use a model with a longer window.")
+    for r in records:
+        note = (r["metrics"].get("test.context_cut") or {}).get("note")
+        if cut[r["candidate"]]:
+            lines.append(f"context cut, {r['candidate']}: " + (note or "questions whose retrieved chunks did not all "
+                         "fit the model's window; lower rag.top_k or rag.chunk_size, or use a model with a longer "
+                         "window") + ".")
+    weighed = [priority_label(p) for p, w in (weights or {}).items() if w > 0]
+    if weighed:
+        source = "the plan's priorities" if weights_from == "plan" else "no plan: what the suite can measure"
+        lines.append(f"the measured winner is weighed on ({source}): {', '.join(weighed)}.")
     return lines
 
 
@@ -193,6 +229,7 @@ BENCHMARKS = {  # name -> script under bench/ (each writes bench/results/<name>.
     "perplexity_vs_lmeval": "perplexity_vs_lmeval.py",
     "train_throughput": "train_throughput.py",
     "retrieval": "retrieval.py",
+    "retrieval_quality": "retrieval_quality.py",
     "rerun": "rerun.py",
     "base_build": "base_build.py",
     "eval_scaling": "eval_scaling.py",

@@ -85,6 +85,7 @@ class ArtifactInfo(TypedDict, total=False):
     build_seconds: float
     peak_memory_mb: float    # the build's own peak: memory["added_mb"]
     memory: dict | None      # harness.modeling.memory.Window result of the build {start_mb, peak_mb, added_mb}
+    index: dict              # retrieving techniques: {"key", "cache_hit", "seconds", "chunks"} of the index cache
 
 
 class TrainLog(TypedDict, total=False):

@@ -54,10 +54,11 @@ def ordered(candidates: list[str]) -> list[str]:
 
 
 def run_record(cfg: Any, suite: Any, plan: Any = None) -> RunRecord:
-    """What the run is judged by: the plan's priorities (equal weights without a plan), its
-    advice for the report, and whether this suite can measure each check the plan requires."""
-    from rightfit.vocabulary import CHECKS, EQUAL_WEIGHTS
-    weights = plan.priorities if plan is not None else EQUAL_WEIGHTS
+    """What the run is judged by: the plan's priorities (without a plan, equal weights on what the
+    suite can measure: rightfit.vocabulary.default_weights), its advice for the report, and whether
+    this suite can measure each check the plan requires."""
+    from rightfit.vocabulary import CHECKS, default_weights
+    weights = plan.priorities if plan is not None else default_weights(suite.has)
     total = sum(weights.values()) or 1.0
     checks = []
     for name in (plan.checks if plan is not None else []):

@@ -112,12 +112,26 @@ def _overfitting(records: list[dict], s: dict, accuracy: str) -> tuple[str, str]
         last_step=h["last_step"], train=f"{h['train']:.2f}")
 
 
+def _truncation(records: list[dict], s: dict, accuracy: str) -> tuple[str, str]:
+    """Whether any candidate's prompts lost retrieved chunks to the context window: per candidate
+    how many, with what to change (the evaluator's note on test.context_cut)."""
+    rows = _measured(records, "test.context_cut")
+    if not rows:
+        return "not_measured", s["ev_missing"].format(what="test.context_cut")
+    cut = [(v, r) for v, r in rows if v > 0]
+    if not cut:
+        return "not_confirmed", s["ev_truncation_none"]
+    return "confirmed", " ".join(s["ev_truncation"].format(cand=r["candidate"], share=f"{v:.0%}",
+                                                           note=r["metrics"]["test.context_cut"].get("note", ""))
+                                 for v, r in sorted(cut, key=lambda t: -t[0]))
+
+
 RISK_CHECKS = {"forgetting": _forgetting, "leakage": _leakage, "staleness": _staleness,
-               "overfitting": _overfitting}
+               "overfitting": _overfitting, "truncation": _truncation}
 
 
 def risks(records: list[dict], plan: dict | None, lang: str, accuracy: str = "em") -> tuple[list[dict], list[dict]]:
-    """(rows for the four risks, the advisor's caveats that belong to none of them).
+    """(rows for the risks, the advisor's caveats that belong to none of them).
 
     A caveat raises a risk when its checks include the risk's check (the rule that wrote the
     caveat asked for that measurement).
@@ -134,7 +148,7 @@ def risks(records: list[dict], plan: dict | None, lang: str, accuracy: str = "em
     for risk, check in RISK_CHECKS.items():
         raised = []
         for i, c in enumerate(caveats):
-            if RISK_CHECK[risk] in (c.get("checks") or []):
+            if RISK_CHECK.get(risk) in (c.get("checks") or []):
                 raised.append(text(c))
                 matched.add(i)
         status, evidence = check(records, s, accuracy)

@@ -52,8 +52,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "close_text": "The two are within {gap} of each other: a small change of priorities could flip the order.",
         "pick_missing_text": "The advisor's pick, {pick}, was not among the measured candidates; the best measured "
                              "candidate is {winner} ({score}).",
-        "no_plan_text": "The run had no advisor plan, so its default weights were used; the best measured candidate is "
-                        "{winner} ({score}).",
+        "no_plan_text": "The run had no advisor plan, so what its suite can measure was weighed equally; the best "
+                        "measured candidate is {winner} ({score}).",
         "table_title": "Metrics with 95% confidence intervals",
         "table_note": "Best value per column highlighted (direction from each metric's higher-is-better flag). "
                       "* the best is significantly ahead of the runner-up (paired test, p < 0.05; ** p < 0.01); "
@@ -103,7 +103,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "status_confirmed": "confirmed", "status_not_confirmed": "not confirmed",
         "status_not_measured": "not measured",
         "risk_forgetting": "Forgetting", "risk_leakage": "Privacy leakage", "risk_staleness": "Staleness",
-        "risk_overfitting": "Over-fitting",
+        "risk_overfitting": "Over-fitting", "risk_truncation": "Context cut to fit the window",
+        "ev_truncation": "{cand}: {share} of the questions. {note}.",
+        "ev_truncation_none": "Every candidate's prompts kept all their retrieved chunks.",
         "ev_forgetting": "Largest drop: {cand} changes its general-probe knowledge (likelihood multiple choice, "
                          "as Biderman et al. measure forgetting) by {delta} vs the base model (95% CI {lo} to {hi}).",
         "ev_forgetting_none": "No candidate lost more than {thr} of its general-probe knowledge (likelihood multiple "
@@ -174,7 +176,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "not_sig_text": "在 {metric} 上两者的差异在统计上不显著（p = {p}），这部分领先需谨慎看待。",
         "close_text": "两者相差不到 {gap}：优先级稍有变化，排名就可能翻转。",
         "pick_missing_text": "顾问推荐的 {pick} 不在实测候选中；实测最好的是 {winner}（{score}）。",
-        "no_plan_text": "本次运行没有顾问方案，因此使用默认权重；实测最好的是 {winner}（{score}）。",
+        "no_plan_text": "本次运行没有顾问方案，因此对该任务集能测量的各项等权计分；实测最好的是 {winner}（{score}）。",
         "table_title": "指标及 95% 置信区间",
         "table_note": "每列最佳值高亮（方向取自指标的“越高越好”标记）。* 最佳值显著领先第二名（配对检验 p < 0.05；"
                       "** p < 0.01）；≈ 与最佳值无显著差异。n/a：该指标不适用（悬停查看原因）。"
@@ -207,7 +209,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "checks_title": "顾问要求的检查", "check_measured": "本次运行已测量", "check_not_measured": "未测量",
         "status_confirmed": "已证实", "status_not_confirmed": "未证实", "status_not_measured": "未测量",
         "risk_forgetting": "遗忘", "risk_leakage": "隐私泄露", "risk_staleness": "知识过时",
-        "risk_overfitting": "过拟合",
+        "risk_overfitting": "过拟合", "risk_truncation": "上下文被截断以适应窗口",
+        "ev_truncation": "{cand}：{share} 的问题。{note}。",
+        "ev_truncation_none": "所有候选的提示都保留了全部检索到的段落。",
         "ev_forgetting": "下降最多：{cand} 的通用探针知识（似然选择题，即 Biderman 等人衡量遗忘的方式）相对基座模型变化 "
                          "{delta}（95% 置信区间 {lo} 至 {hi}）。",
         "ev_forgetting_none": "没有候选的通用探针知识（似然选择题）下降超过 {thr}（最差：{cand}，{delta}）。",

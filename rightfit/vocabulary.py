@@ -16,6 +16,7 @@ nothing), 1 where n/a means no risk (it trains on nothing, so it can neither for
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class Priority:
     label: tuple[str, str]                 # (English, Chinese)
     metrics: tuple[tuple[str, ...], ...]   # groups of record keys, first group with data wins
     na: float
+    needs: str = "test"                    # the suite part that makes it measurable (tasks/FORMAT.md)
+    default: bool = True                   # weighed in a run without a plan (when its part is there)
 
 
 PRIORITIES: dict[str, Priority] = {p.name: p for p in (
@@ -31,16 +34,18 @@ PRIORITIES: dict[str, Priority] = {p.name: p for p in (
              (("fresh.{acc}", "test.docs_only.{acc}"), ("test.f1",)), 0.0),
     Priority("accuracy_seen", ("accuracy on trained facts", "已训练事实准确率"),
              (("test.seen.{acc}",), ("test.{acc}",)), 0.0),
-    Priority("style", ("house style", "风格"), (("test.style",),), 0.0),
+    Priority("style", ("house style", "风格"), (("test.style",),), 0.0, needs="style"),
     # per generated token (tokens/s), so a short answer is not mistaken for a fast model; per
     # question only for records without it
-    Priority("latency", ("latency", "延迟"), (("latency.tokens_per_s",), ("latency.p50_s",), ("latency.p95_s",)), 0.0),
+    Priority("latency", ("latency", "延迟"), (("latency.tokens_per_s",), ("latency.p50_s",), ("latency.p95_s",)), 0.0,
+             default=False),
     # the knowledge (likelihood probes) first: greedy probe answers fall with a change of answer format
     Priority("forgetting", ("keeping general knowledge", "保留通用知识"),
-             (("forgetting.probes.mc_acc",), ("forgetting.probes.em",), ("probes.em",)), 1.0),
-    Priority("privacy", ("privacy", "隐私"), (("privacy.leak_rate", "privacy.exposure"),), 1.0),
-    Priority("traceability", ("traceability", "可追溯性"), (("test.traceability",),), 0.0),
-    Priority("cost", ("cost", "成本"), (("artifact.build_seconds", "artifact.peak_memory_mb"),), 0.0),
+             (("forgetting.probes.mc_acc",), ("forgetting.probes.em",), ("probes.em",)), 1.0, needs="probes"),
+    Priority("privacy", ("privacy", "隐私"), (("privacy.leak_rate", "privacy.exposure"),), 1.0, needs="canaries"),
+    Priority("traceability", ("traceability", "可追溯性"), (("test.traceability",),), 0.0, needs="docs"),
+    Priority("cost", ("cost", "成本"), (("artifact.build_seconds", "artifact.peak_memory_mb"),), 0.0,
+             default=False),
 )}
 
 def priority_metrics(name: str, accuracy: str = "em") -> tuple[tuple[str, ...], ...]:
@@ -49,8 +54,16 @@ def priority_metrics(name: str, accuracy: str = "em") -> tuple[tuple[str, ...], 
     return tuple(tuple(m.format(acc=accuracy) for m in group) for group in PRIORITIES[name].metrics)
 
 
-# Weights of a run without a plan: every priority counts the same.
-EQUAL_WEIGHTS: dict[str, float] = {name: 1.0 for name in PRIORITIES}
+def default_weights(has: Callable[[str], bool]) -> dict[str, float]:
+    """The weights of a run without a plan: what the suite can measure, each counting the same.
+
+    A priority counts when the suite has the part that measures it (``has(part)``, e.g.
+    harness.suites.Suite.has): a documents-only suite is judged on answer quality, traceability
+    and keeping general knowledge (every suite is probed), one with a house style on its style
+    too, one with canaries on privacy. Latency and cost depend on the hardware and the budget, not
+    on the suite; they count when a plan says they matter.
+    """
+    return {name: 1.0 for name, p in PRIORITIES.items() if p.default and has(p.needs)}
 
 
 def priority_label(name: str, lang: str = "en") -> str:

@@ -194,9 +194,11 @@ def _(d):
 
 def _new(d: Path, qa: str | bytes = '{"question": "When does it open?", "answer": "9"}\n',
          docs: dict | None = None, train: str | bytes | None = None, name: str = "mine",
-         extra: tuple = ()) -> list[str]:
+         extra: tuple = (), files: dict | None = None) -> list[str]:
     for doc, text in (docs if docs is not None else {"hours.md": "The shop opens at 9."}).items():
         write(d, f"docs/{doc}", text)
+    for rel, text in (files or {}).items():
+        write(d, rel, text)
     (d / "docs").mkdir(exist_ok=True)
     argv = ["suites", "new", name, "--docs", str(d / "docs"), "--qa", str(write(d, "qa.jsonl", qa)),
             "--out", str(d / "out")]
@@ -222,6 +224,28 @@ BAD_NEW = {
     "docs-not-utf8": (dict(docs={"a.md": b"caf\xe9"}), "a.md"),
     "train-malformed": (dict(train="{oops\n"), "train.jsonl:1: malformed JSON"),
     "train-no-output": (dict(train='{"instruction": "x"}\n'), "train.jsonl:1"),
+    "qa-unknown-field": (dict(qa='{"question": "q?", "answer": "9", "topic": "hours"}\n'),
+                         "qa.jsonl:1: unknown field 'topic'; a row of the QA file may have id, question"),
+    "qa-source-and-sources": (dict(qa='{"question": "q?", "answer": "9", "source": "hours", "sources": ["hours"]}\n'),
+                              "qa.jsonl:1: the row has both 'source' and 'sources'"),
+    "qa-source-list": (dict(qa='{"question": "q?", "answer": "9", "source": ["hours"]}\n'), "qa.jsonl:1: field 'source'"),
+    "qa-unknown-source-file": (dict(qa='{"question": "q?", "answer": "9", "source": "nope.md"}\n'),
+                               "qa.jsonl:1: source 'nope.md' is not a file"),
+    "qa-evidence-elsewhere": (dict(qa='{"question": "q?", "answer": "9", "source": "hours", "evidence": "at 10"}\n'),
+                              "the evidence is not in its source doc(s)"),
+    "qa-inferred-bad": (dict(qa='{"question": "q?", "answer": "9", "inferred": ["answer"]}\n'),
+                        "inferred lists 'answer'"),
+    "train-unknown-field": (dict(train='{"instruction": "x", "output": "y", "weight": 2}\n'),
+                            "train.jsonl:1: unknown field 'weight'"),
+    "train-unknown-doc": (dict(train='{"instruction": "x", "output": "y", "doc_ids": ["nope"]}\n'),
+                          "train.jsonl:1: doc_ids names 'nope' is not a file"),
+    "probes-unknown-field": (dict(extra=("--probes", "p.jsonl"), files={"p.jsonl": '{"question": "q?", "answer": "a", '
+                                                                                  '"level": 1}\n'}),
+                             "p.jsonl:1: unknown field 'level'"),
+    "probes-empty-folder": (dict(extra=("--probes", "pfolder"), files={"pfolder/notes.md": "x"}),
+                            "has neither questions.jsonl nor heldout.txt"),
+    "probes-missing": (dict(extra=("--probes", "nowhere.jsonl")), "--probes nowhere.jsonl: no such file"),
+    "heldout-missing": (dict(extra=("--heldout", "nowhere.txt")), "--heldout nowhere.txt: no such file"),
     "name-space": (dict(name="my suite"), "suite name 'my suite'"),
     "name-dotdot": (dict(name=".."), "must not start with a dot"),
     "name-hidden": (dict(name=".mine"), "must not start with a dot"),
@@ -406,6 +430,10 @@ BAD_OVERRIDES = {
     "trust_remote_code=maybe": "trust_remote_code", "few_shot=-1": "'few_shot' is -1", "lora.r=0": "'lora.r' is 0",
     "distill.mode=grey": "distill.mode", "max_memory_gb=-1": "max_memory_gb", "eval.bootstrap=1": "eval.bootstrap",
     "rag.top_k=[1,2]": "rag.top_k", "train.lr=1e400": "train.lr",
+    "rag.chunk_unit=tokens": "rag.chunk_unit", "rag.chunk_size=0": "'rag.chunk_size' is 0",
+    "rag.chunk_size=10": "'rag.chunk_overlap' (20) must be smaller than 'rag.chunk_size' (10)",
+    "rag.fusion=max": "rag.fusion", "rag.hybrid_bm25_weight=1.5": "'rag.hybrid_bm25_weight' is 1.5",
+    "rag.embed_dtype=float16": "rag.embed_dtype",
 }
 for _override, _needle in BAD_OVERRIDES.items():
     case(f"run-override-{_override}", _needle)(lambda d, o=_override: _run(d, o))

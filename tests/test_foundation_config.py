@@ -73,7 +73,7 @@ BAD_CONFIGS = {
     "section_not_mapping": ("train: 5\n", ["train", "mapping"]),
     "malformed_yaml": ("train:\n  lr: [1, 2\n", ["malformed YAML"]),
     "top_level_list": ("- a\n- b\n", ["mapping"]),
-    "cross_field": ("rag:\n  chunk_tokens: 32\n  chunk_overlap: 64\n", ["rag.chunk_overlap"]),
+    "cross_field": ("rag:\n  chunk_size: 32\n  chunk_overlap: 64\n", ["rag.chunk_overlap"]),
     "not_utf8": (b"suite: caf\xe9\n", ["UTF-8"]),
 }
 

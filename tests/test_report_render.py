@@ -223,7 +223,7 @@ def test_answers_risks_literature_appendix(report):
     assert '<div class="controls" id="ab-controls" hidden>' in html       # shown by the script only
     risks = dict(re.findall(r'data-risk="(\w+)" data-status="(\w+)"', html))
     assert risks == {"forgetting": "confirmed", "leakage": "confirmed", "staleness": "confirmed",
-                     "overfitting": "confirmed"}
+                     "overfitting": "confirmed", "truncation": "not_measured"}  # records older than the metric
     assert "full: held-out loss rose from 1.25 (step 100) to 1.39 (step 140)" in html
     assert "full emitted planted secrets for 25% of the canaries." in html
     assert re.search(r'data-risk="leakage".*?<td>A model fine-tuned on private records', html, re.S)
@@ -235,6 +235,24 @@ def test_answers_risks_literature_appendix(report):
     assert "Exact match, updated facts: rag 0.57 vs full 0.05 (p = 0.001)" in html
     assert f"rightfit run {FIXTURE}/config.resolved.yaml --plan {FIXTURE}/plan.yaml --run-id run_fixture-repro" in html
     assert "<th>torch</th><td>2.13.0+cpu</td>" in html and "<th>Seeds</th><td>0</td>" in html
+
+
+def test_context_cut_per_candidate_with_what_to_change(tmp_path):
+    run = shutil.copytree(FIXTURE, tmp_path / "run")
+    note = ("12 of 120 questions had retrieved chunks cut or dropped to fit the model's 512-token window "
+            "(rag.top_k 3, chunks of 120 words); lower rag.top_k or rag.chunk_size, or use a model with a longer window")
+    for name, value in (("rag", 0.1), ("prompt", 0.0)):
+        path = run / "records" / f"{name}.json"
+        record = json.loads(path.read_text())
+        record["metrics"]["test.context_cut"] = {"value": value, "n": 120, "higher_is_better": False,
+                                                 **({"note": note} if value else {})}
+        path.write_text(json.dumps(record))
+    code, output = render(run, tmp_path / "r.html")
+    assert code == 0, output
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert re.search(r'data-risk="truncation" data-status="confirmed"', html)
+    assert f"rag: 10% of the questions. {note}.".replace("'", "&#39;") in html
+    assert "prompt: 0%" not in html
 
 
 def test_self_contained_and_small(report):
@@ -326,13 +344,13 @@ def test_minimal_records_render_with_empty_charts(tmp_path):
     for name in ("pareto", "forgetting", "freshness", "loss", "resources"):
         assert '<desc data-empty="1">No data for this chart in this run.</desc>' in svg(html, name), name
     assert 'data-empty' not in svg(html, "overview")                    # em is there for prompt
-    assert "The run had no advisor plan, so its default weights were used" in html
+    assert "The run had no advisor plan, so what its suite can measure was weighed equally" in html
 
 
 def test_analyse_is_pure_data():
     view = analyse(load_run(FIXTURE), "en")
     assert view["order"][0] == "rag" and view["summary"]["pick"] == "rag_lora"
-    assert [r["id"] for r in view["risks"]] == ["forgetting", "leakage", "staleness", "overfitting"]
+    assert [r["id"] for r in view["risks"]] == ["forgetting", "leakage", "staleness", "overfitting", "truncation"]
 
 
 def test_report_never_imports_heavy_modules(tmp_path):

@@ -37,7 +37,7 @@ def _world(tmp_path_factory, chat: str | None) -> dict:
     teacher, student = make_tiny_pair(root / "models", texts, chat=chat)
     cfg = load_config(None, ["train.max_steps=10", "train.batch_size=4", "train.lr=2e-3", "train.lora_lr=1e-2",
                              "train.eval_every=5", "train.checkpoint_every=0", f"cache_dir={root / 'cache'}",
-                             f"student_model={student}", "decode.max_new_tokens=8", "rag.chunk_tokens=48",
+                             f"student_model={student}", "decode.max_new_tokens=8", "rag.chunk_size=24",
                              "rag.chunk_overlap=8"])
     ctx = BuildContext(base_model=str(teacher), suite=suite, config=cfg, seed=0, out_dir=root / "unused")
     return {"ctx": ctx, "suite": suite, "cfg": cfg, "teacher": teacher, "student": student, "built": {}, "chat": chat}

@@ -6,6 +6,7 @@ registered metric (harness.evaluation.metrics.spec_for):
 
     test.<m>, test.<kind>.<m>         m in em f1 contains rouge1 rouge2 rougeL bleu; kinds seen, docs_only, ...
     test.style, test.traceability     style rule adherence; cited sources include a gold source
+    test.context_cut                  share of questions whose prompt lost chunks (or text) to the window
     fresh.<m>, fresh.unchanged.<m>    after candidate.with_docs(updated docs): changed facts; controls
     probes.<m>, probes.mc_acc         general probes: greedy answers; likelihood multiple choice
     general.ppl, domain.ppl           perplexity of probes/heldout.txt and heldout.txt
@@ -149,7 +150,8 @@ def semantic_similarity(answers: list[str], references: list[list[str]]) -> list
 
     from harness.retrieval.dense import embed
     flat = [r for refs in references for r in refs]
-    vectors = embed(list(answers) + flat)  # (answers + references, 384), normalised
+    # (answers + references, 384), normalised; fp32 so the score does not depend on the CPU's bf16 kernels
+    vectors = embed(list(answers) + flat, "float32")
     a, r = vectors[:len(answers)], vectors[len(answers):]
     out, i = [], 0
     for row, refs in zip(a, references):
@@ -186,6 +188,27 @@ def metrics_on_test(examples: list[dict], suite: Any, cfg: Any) -> dict:
         out["test.traceability"] = na("no test item names a gold source")
     else:
         out["test.traceability"] = mean_metric([e["scores"]["traceability"] for e in traced], "traceability", cfg)
+    return out
+
+
+def context_cut(examples: list[dict], candidate: Any, cfg: Any) -> dict:
+    """Share of questions whose prompt lost retrieved chunks (or was cut from the left) to fit the
+    context window; its note says how many, the window, and what to change."""
+    from harness.modeling.load import context_window
+    out = mean_metric([float(e["context_truncated"] > 0) for e in examples], "context_cut", cfg)
+    if not examples:
+        return out
+    model, tokenizer = candidate.language_model()
+    window = f"{context_window(model, tokenizer)}-token " if model is not None else ""
+    cut = sum(e["context_truncated"] > 0 for e in examples)
+    if any(e["retrieval_seconds"] > 0 for e in examples):
+        rag = cfg.rag
+        out["note"] = (f"{cut} of {len(examples)} questions had retrieved chunks cut or dropped to fit the model's "
+                       f"{window}window (rag.top_k {rag.top_k}, chunks of {rag.chunk_size} {rag.chunk_unit})"
+                       + ("; lower rag.top_k or rag.chunk_size, or use a model with a longer window" if cut else ""))
+    else:
+        out["note"] = (f"{cut} of {len(examples)} prompts were cut from the left to fit the model's {window}window"
+                       + ("; use fewer few-shot examples or a model with a longer window" if cut else ""))
     return out
 
 
@@ -364,6 +387,7 @@ def evaluate_candidate(candidate: Any, suite: Any, cfg: Any, *, trains: bool, ba
     test = timed("test", score_part, candidate, _cap(suite.test, cfg), "test", suite, cfg)
     examples += test
     metrics.update(metrics_on_test(test, suite, cfg))
+    metrics["test.context_cut"] = context_cut(test, candidate, cfg)
     metrics.update(latency_metrics(test, cfg))
 
     updated = _cap(suite.test_updated, cfg)

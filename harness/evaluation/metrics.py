@@ -348,6 +348,8 @@ for _name, _hib, _agg, _needs, _label, _kind, _help in [
      "95th percentile wall time per question (s)."),
     ("retrieval_share", False, "ratio", "test", ("Retrieval share of time", "检索耗时占比"), "prop",
      "Share of answering time spent retrieving."),
+    ("context_cut", False, "mean", "test", ("Context cut", "上下文被截断"), "prop",
+     "Share of questions whose prompt lost retrieved chunks (or text) to fit the model's context window."),
     ("tokens_per_s", True, "ratio", "test", ("Tokens / s", "词元/秒"), "score",
      "Generated tokens per second of answering time."),
     # what building the artifact cost (record key artifact.<name>, from the record's artifact)

@@ -37,8 +37,14 @@ def utils_source() -> str:
     """The task's utils.py: the text module, then the task module without its import of it."""
     from harness.evaluation import text
     from harness.lmeval import task
-    glue = [line for line in Path(task.__file__).read_text(encoding="utf-8").splitlines()
-            if not line.endswith(EXPORTED)]
+    glue, skipping = [], False
+    for line in Path(task.__file__).read_text(encoding="utf-8").splitlines():
+        if line.endswith(EXPORTED):  # the import of the text module, on one line or parenthesised
+            skipping = line.split("#")[0].rstrip().endswith("(")
+        elif skipping:
+            skipping = not line.startswith(")")
+        else:
+            glue.append(line)
     return ("# Written by `rightfit suites export --lm-eval`: rightfit's answer normalisation\n"
             "# (harness/evaluation/text.py) and the task's loading and scoring (harness/lmeval/task.py).\n"
             + Path(text.__file__).read_text(encoding="utf-8") + "\n\n" + "\n".join(glue) + "\n")

@@ -132,8 +132,10 @@ def fit_context(prompter: Prompter, question: str, hits: list, window: int,
     Args:
         hits: [(chunk, score)] best first (harness.retrieval.retriever.Retriever.search).
 
-    Chunks go in rank order; the first one that does not fit is cut to the tokens left and the
-    rest are dropped, each counted, so nothing overflows silently.
+    Whole chunks go in rank order; one that does not fit in the tokens left is dropped and the
+    next ones are still tried, so the prompt carries as many whole retrieved chunks as fit.
+    Only when not even one fits whole is the best one cut to the tokens left (half a page beats
+    no page). Every chunk dropped or cut is counted, so nothing overflows silently.
     """
     tokenizer = prompter.tokenizer
 
@@ -143,24 +145,23 @@ def fit_context(prompter: Prompter, question: str, hits: list, window: int,
     budget = window - max_new_tokens - n_tokens(prompter.render(question, ["x"])) - 1  # tokens left for chunks
     texts: list[str] = []
     ids: list[str] = []
-    cut = 0
+    lost = 0
     for chunk, _ in hits:
         need = n_tokens(chunk.text) + 2  # + the "\n\n" separator
-        if budget <= 4:
-            cut += 1
-            continue
-        text = chunk.text
         if need > budget:
-            enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
-            text = text[:enc[max(0, budget - 3)][0]].strip() if budget - 3 < len(enc) else text
-            cut += 1
-            if not text:
-                continue
-        texts.append(text)
-        budget -= n_tokens(text) + 2
+            lost += 1
+            continue
+        texts.append(chunk.text)
+        budget -= need
         if chunk.doc_id not in ids:
             ids.append(chunk.doc_id)
-    return prompter.render(question, texts), ids, cut
+    if not texts and hits and budget > 4:
+        chunk = hits[0][0]
+        offsets = tokenizer(chunk.text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        text = chunk.text[:offsets[budget - 3][0]].strip() if budget - 3 < len(offsets) else chunk.text
+        if text:
+            texts, ids = [text], [chunk.doc_id]  # the best chunk, cut: still counted among the lost
+    return prompter.render(question, texts), ids, lost
 
 
 def system_message(suite: Any, config: Any) -> str:

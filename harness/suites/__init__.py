@@ -6,11 +6,15 @@
 Loading validates: a suite with any problem raises :class:`~rightfit.errors.UserError` naming
 the first one (file:line) and pointing at `rightfit suites validate` for the full list.
 Only docs/ and test.jsonl are required; a missing optional part is empty/None here, and
-:meth:`Suite.has` tells the metrics whether to report n/a.
+:meth:`Suite.has` tells the metrics whether to report n/a. The one exception is probes: a suite
+without probes/ gets the bundled general-knowledge probes of its language
+(tasks/general-probes/), so forgetting is measurable for every suite (the card's ``probes``
+chooses: suite, general, general-en, general-zh or none).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +24,7 @@ from rightfit import REPO_ROOT
 from rightfit.errors import UserError
 
 TASKS_DIR = REPO_ROOT / "tasks"
+GENERAL_PROBES = TASKS_DIR / "general-probes"  # <language>/questions.jsonl and heldout.txt
 
 __all__ = ["Suite", "Problem", "find_suite", "load_suite", "validate_suite", "bundled_suites", "PARTS"]
 
@@ -48,6 +53,8 @@ class Suite:
     system: str = ""                    # the card's system message (a persona, a house style)
     answers: str = "short"              # "short" facts (scored by exact match) or "free" replies
     max_new_tokens: int = 0             # tokens an answer may take; 0 = by `answers` (short 24, free 256)
+    probes_from: str = ""               # "suite" (its probes/), "general-en"/"general-zh" (bundled) or "" (none)
+    probes_version: str = ""            # sha256 of the probe files: part of every evaluation's cache key
 
     @property
     def accuracy_metric(self) -> str:
@@ -127,6 +134,7 @@ def read_suite(root: Path) -> tuple[Suite | None, list[Problem]]:
     elif not rows["test"] and not any(p.file.endswith("test.jsonl") for p in reader.problems):
         reader.add("test.jsonl", None, "has no test questions; add at least one question")
     texts = {rel: _optional_text(reader, rel) for rel in ("heldout.txt", "probes/heldout.txt")}
+    probes_from = _probe_source(reader, card, language=(card or {}).get("language"))
     present = {"docs": bool(docs), "test": bool(rows["test"]), "train": reader.exists("train.jsonl"),
                "heldout": reader.exists("heldout.txt"),
                "updates": reader.exists("updates/docs") or reader.exists("updates/test_updated.jsonl"),
@@ -136,14 +144,70 @@ def read_suite(root: Path) -> tuple[Suite | None, list[Problem]]:
     if reader.problems or card is None:
         return None, reader.problems
     plain = {key: [row for _, row in value] for key, value in rows.items()}
+    general_text = texts["probes/heldout.txt"]
+    if probes_from.startswith("general-"):
+        plain["probes"], general_text = general_probes(probes_from.removeprefix("general-"))
     suite = Suite(name=card["name"], version=card["version"], language=card["language"],
                   description=card["description"], path=Path(root), card=card,
                   docs={k: text for k, (_, text) in docs.items()},
                   updated_docs={k: text for k, (_, text) in updated.items()},
-                  domain_text=texts["heldout.txt"], general_text=texts["probes/heldout.txt"],
+                  domain_text=texts["heldout.txt"], general_text=general_text,
                   style=card["style"] or None, system=card.get("system") or "", answers=card.get("answers") or "short",
-                  max_new_tokens=int(card.get("max_new_tokens") or 0), **plain)
+                  max_new_tokens=int(card.get("max_new_tokens") or 0), probes_from=probes_from, **plain)
+    suite.probes_version = _digest(suite.probes, suite.general_text)
     return suite, []
+
+
+def _probe_source(reader: SuiteReader, card: dict | None, language: str | None) -> str:
+    """Where the suite's probes come from (Suite.probes_from), from the card's ``probes`` and
+    whether the suite has a probes/ folder; a contradiction between the two is a problem."""
+    own = reader.exists("probes/questions.jsonl") or reader.exists("probes/heldout.txt")
+    choice = (card or {}).get("probes")
+    choice = choice if isinstance(choice, str) and choice else ("suite" if own else "general")
+    line = reader.card_lines.get("probes")
+    if choice == "suite":
+        if not own:
+            reader.add("suite.yaml", line, "probes: suite, but the suite has no probes/ folder; add "
+                                           "probes/questions.jsonl or use probes: general")
+        return "suite"
+    if choice == "none":
+        return ""
+    if own:
+        reader.add("suite.yaml", line, f"probes: {choice}, but the suite has its own probes/ folder too; "
+                                       "remove one of them (probes: suite uses the folder)")
+    if choice == "general":
+        choice = f"general-{language if language in ('en', 'zh') else 'en'}"
+    return choice if choice in ("general-en", "general-zh") else ""
+
+
+_GENERAL: dict[str, tuple[list[dict], str | None]] = {}  # language -> (questions, heldout text)
+
+
+def general_probes(language: str) -> tuple[list[dict], str | None]:
+    """The bundled general-knowledge probes of `language` (tasks/general-probes/<language>/):
+    (question rows with defaults filled in, held-out text), read and checked once per process.
+
+    Raises:
+        UserError: the bundled files are missing or invalid (a broken installation).
+    """
+    if language not in _GENERAL:
+        folder = GENERAL_PROBES / language
+        reader = SuiteReader(folder)
+        rows = check_rows(reader, "questions.jsonl", reader.jsonl("questions.jsonl"), shape="probes/questions.jsonl")
+        heldout = _optional_text(reader, "heldout.txt")
+        if reader.problems or not rows:
+            why = reader.problems[0] if reader.problems else f"{folder}/questions.jsonl: no questions"
+            raise UserError(f"the bundled general probes are broken: {why}; reinstall rightfit or set probes: none "
+                            "in the suite card.")
+        _GENERAL[language] = ([row for _, row in rows], heldout)
+    questions, heldout = _GENERAL[language]
+    return [dict(row) for row in questions], heldout
+
+
+def _digest(probes: list[dict], text: str | None) -> str:
+    import json
+    blob = json.dumps([probes, text], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
 def _optional_text(reader: SuiteReader, rel: str) -> str | None:

@@ -26,7 +26,15 @@ def suites() -> None:
 def _summary(suite) -> dict:
     return {"name": suite.name, "version": suite.version, "language": suite.language,
             "path": str(suite.path), "description": suite.description,
-            "parts": [p for p in PARTS if suite.has(p)], "counts": suite.counts()}
+            "parts": [p for p in PARTS if suite.has(p)], "counts": suite.counts(),
+            "probes_from": suite.probes_from or "none", "inferred_sources": len(inferred_sources(suite))}
+
+
+def _probes_text(suite) -> str:
+    if not suite.probes_from:
+        return "none (forgetting is n/a)"
+    where = "its own probes/" if suite.probes_from == "suite" else f"the bundled {suite.probes_from} set"
+    return f"{len(suite.probes)} questions from {where}" + (", with held-out text" if suite.general_text else "")
 
 
 @suites.command("list")
@@ -82,6 +90,10 @@ def show(name: str, as_json: bool) -> None:
     click.echo("  test kinds: " + ", ".join(f"{k} {v}" for k, v in kinds.items()))
     if suite.style:
         click.echo(f"  style: {suite.style.get('description') or suite.style}")
+    click.echo(f"  probes: {_probes_text(suite)}")
+    guessed = inferred_sources(suite)
+    if guessed:
+        click.echo(f"  gold sources inferred by `suites new`: {len(guessed)} of {len(suite.test)} questions")
     q = sample["test"]
     click.echo(f"  sample question [{q['kind']}]: {q['question']} -> {q['answer']} (sources: {', '.join(q['sources']) or '-'})")
     if sample["train"]:
@@ -93,11 +105,13 @@ def show(name: str, as_json: bool) -> None:
 
 @suites.command()
 @click.argument("paths", nargs=-1)
+@click.option("--strict", is_flag=True, help="Also fail on gold sources `suites new` inferred (not given by you).")
 @click.pass_context
-def validate(ctx: click.Context, paths: tuple[str, ...]) -> None:
+def validate(ctx: click.Context, paths: tuple[str, ...], strict: bool) -> None:
     """Check suites and print every problem as `file:line: message` (exit 2 if any).
 
-    PATHS are suite folders or names under tasks/; none means every bundled suite.
+    PATHS are suite folders or names under tasks/; none means every bundled suite. A suite whose
+    questions carry inferred gold sources is noted (failed with --strict).
     """
     folders = [find_suite(p) for p in paths] if paths else bundled_suites()
     if not folders:
@@ -106,6 +120,8 @@ def validate(ctx: click.Context, paths: tuple[str, ...]) -> None:
     bad = 0
     for folder in folders:
         suite, problems = read_suite(folder)
+        if suite is not None and strict:
+            problems = inferred_problems(suite)
         for problem in problems:
             click.echo(str(problem))
         if problems:
@@ -115,8 +131,29 @@ def validate(ctx: click.Context, paths: tuple[str, ...]) -> None:
             c = suite.counts()
             click.echo(f"OK {folder} ({suite.name} v{suite.version}, {suite.language}: {c['docs']} docs, "
                        f"{c['train']} train, {c['test']} test)")
+            guessed = inferred_sources(suite)
+            if guessed:
+                click.echo(f"  note: {len(guessed)} of {c['test']} questions have a gold source rightfit inferred "
+                           f"(test.jsonl \"inferred\"); check them (`--strict` fails on them)")
     if bad:
         ctx.exit(2)
+
+
+def inferred_sources(suite) -> list[dict]:
+    """Test questions whose gold sources `suites new` inferred rather than read from the user."""
+    return [q for q in suite.test if "sources" in q.get("inferred", [])]
+
+
+def inferred_problems(suite) -> list:
+    """An inferred gold source as a problem (for `validate --strict`), with its line in test.jsonl."""
+    from harness.suites import Problem
+    lines = {}
+    for number, line in enumerate((suite.path / "test.jsonl").read_text(encoding="utf-8").split("\n"), 1):
+        if line.strip():
+            lines.setdefault(json.loads(line).get("id"), number)
+    return [Problem(str(suite.path / "test.jsonl"), lines.get(q["id"]),
+                    f"gold source {', '.join(q['sources'])} was inferred, not given; confirm it and remove "
+                    f"\"sources\" from \"inferred\", or correct it") for q in inferred_sources(suite)]
 
 
 @suites.command()
@@ -124,33 +161,54 @@ def validate(ctx: click.Context, paths: tuple[str, ...]) -> None:
 @click.option("--docs", "docs_dir", required=True, type=click.Path(path_type=Path),
               help="Folder of .md/.txt documents (searched recursively): the knowledge base.")
 @click.option("--qa", required=True, type=click.Path(path_type=Path),
-              help='JSONL of test questions: {"question", "answer"} + optional "aliases", "sources" '
-                   '(file names), "kind" (seen | docs_only | general), "id".')
+              help='JSONL of test questions: {"question", "answer"} + optional "id", "aliases", "source" (a file '
+                   'name) or "sources" (file names), "kind" (seen | docs_only | general), "evidence" (the '
+                   'passage stating the answer, verbatim).')
 @click.option("--train", "train_file", type=click.Path(path_type=Path),
-              help='Optional JSONL of training pairs: {"instruction", "input", "output"} or {"question", "answer"}.')
+              help='Optional JSONL of training pairs: {"instruction", "input", "output"} or {"question", "answer"}, '
+                   '+ optional "id", "doc_ids".')
+@click.option("--probes", default="general", show_default=True,
+              help="General probes for forgetting: 'general' (the bundled set of the suite's language), 'none', "
+                   "or your own: a JSONL of questions (+ optional \"choices\") or a folder with questions.jsonl "
+                   "and/or heldout.txt.")
+@click.option("--heldout", type=click.Path(path_type=Path),
+              help="Optional text file of held-out domain text (domain perplexity, over-fitting).")
 @click.option("--language", type=click.Choice(["en", "zh"]), default=None,
               help="Language of the text (default: detected from the docs).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder to create the suite in (default: the repo's tasks/).")
 @click.option("--force", is_flag=True, help="Replace an existing suite of the same name.")
-def new(name: str, docs_dir: Path, qa: Path, train_file: Path | None, language: str | None,
-        out: Path | None, force: bool) -> None:
+def new(name: str, docs_dir: Path, qa: Path, train_file: Path | None, probes: str, heldout: Path | None,
+        language: str | None, out: Path | None, force: bool) -> None:
     """Turn your own documents and questions into a suite NAME.
 
-    Questions without "sources" get the doc that contains the answer as gold source (the one
-    sharing most words with the question when several do); without "kind", a question whose
-    answer a matching training pair states is "seen", else "docs_only".
+    Every field your rows carry that the suite format knows is kept; an unknown field is refused.
+    A question without "source"/"sources" gets as gold source the doc that contains the answer
+    (when several do, the one whose passage around the answer shares the most question words);
+    without "kind", a question whose answer a matching training pair states is "seen", else
+    "docs_only". Each guess is marked in test.jsonl ("inferred": ["sources", "kind"]).
     """
     from harness.suites.create import make_suite
-    for flag, path in (("--docs", docs_dir), ("--qa", qa), ("--train", train_file)):
+    for flag, path in (("--docs", docs_dir), ("--qa", qa), ("--train", train_file), ("--heldout", heldout),
+                       ("--probes", None if probes in ("general", "none") else Path(probes))):
         if path is not None and not path.exists():
             raise UserError(f"{flag} {path}: no such file or folder; check the path.")
-    report = make_suite(name, docs_dir, qa, train_file, language, out or TASKS_DIR, force)
+    report = make_suite(name, docs_dir, qa, train_file, language, out or TASKS_DIR, force, probes, heldout)
     kinds = ", ".join(f"{v} {k}" for k, v in report.kinds.items())
     click.echo(f"Wrote suite {name} ({report.language}) to {report.path}: {report.docs} docs, "
                f"{report.questions} test questions ({kinds}), {report.train} training pairs.")
-    click.echo(f"Gold sources filled by finding the answer in the docs: {report.sources_filled} of "
-               f"{report.questions} questions.")
+    click.echo(f"Gold sources: {report.sources_given} given, {report.sources_inferred} inferred (the doc "
+               f"containing the answer; among several, the one whose passage around it shares most words with "
+               f"the question), {report.questions - report.sources_given - report.sources_inferred} none "
+               f"(general questions).")
+    if report.kinds_inferred:
+        click.echo(f"Kinds inferred for {report.kinds_inferred} questions (seen when a training pair states the "
+                   f"answer, else docs_only).")
+    if report.sources_inferred or report.kinds_inferred:
+        click.echo('Inferred fields are listed in each row\'s "inferred" in test.jsonl; check them, or give '
+                   '"source" and "kind" in your QA file.')
+    probes_text = {"general": f"the bundled general probes ({report.language})", "none": "none (forgetting n/a)"}
+    click.echo(f"Probes for forgetting: {probes_text.get(report.probes, report.probes)}.")
     for orig, doc_id in report.renamed_docs.items():
         click.echo(f"  doc {orig} -> id {doc_id}")
     click.echo(f"Next: rightfit suites show {report.path}")

@@ -1,5 +1,11 @@
 """`rightfit suites new`: turn a folder of text/markdown files and a QA JSONL into a suite.
 
+Every field of the user's rows that the suite format knows is kept as given (tasks/FORMAT.md;
+``source`` is accepted for a single ``sources`` entry); a field it does not know is refused with
+its file:line and the names it accepts. A gold source or kind the user gave is never replaced;
+where one is missing it is inferred (harness/suites/golds.py) and the row says so in
+``"inferred"``. Documents keep their type (.md or .txt).
+
 The suite is written to a temporary folder next to its destination, validated, then renamed
 into place, so a failed run never leaves a half-written suite behind.
 """
@@ -11,13 +17,14 @@ import os
 import re
 import shutil
 import tempfile
-import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from harness.suites.golds import GoldFinder, detect_language, seen_in_training
 from harness.suites.read import DOC_ID
+from harness.suites.rules import QUESTION_ROW, ROWS
 from rightfit.errors import UserError
 from rightfit.files import (
     atomic_write,
@@ -28,26 +35,28 @@ from rightfit.files import (
     publish_dir,
 )
 
-DOC_SUFFIXES = (".md", ".markdown", ".txt", ".text")
+DOC_SUFFIXES = {".md": ".md", ".markdown": ".md", ".txt": ".txt", ".text": ".txt"}  # file type -> stored as
+# The fields a user's row may carry: the format's own, plus the spellings `suites new` translates
+QA_FIELDS = (*QUESTION_ROW, "source")
+TRAIN_FIELDS = (*ROWS["train.jsonl"], "question", "answer")
+PROBE_FIELDS = tuple(ROWS["probes/questions.jsonl"])
 
 
 @dataclass
 class NewSuiteReport:
-    """What `suites new` did, for the one-paragraph summary."""
+    """What `suites new` did, for the summary it prints."""
 
     path: Path
     language: str
     docs: int
     questions: int
-    sources_filled: int  # questions whose gold sources were found by matching the answer in the docs
+    sources_given: int      # questions whose gold sources the user gave
+    sources_inferred: int   # questions whose gold source was inferred (marked "inferred" in test.jsonl)
+    kinds_inferred: int     # questions whose kind was inferred
     train: int
     kinds: dict[str, int]
-    renamed_docs: dict[str, str]  # original relative path -> doc id, where they differ
-
-
-def _norm(text: str) -> str:
-    """Casefolded, NFKC, whitespace collapsed: for finding an answer inside a doc."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    probes: str             # "suite (N questions)", "general" (bundled) or "none"
+    renamed_docs: dict[str, str] = field(default_factory=dict)  # original relative path -> doc id, where they differ
 
 
 def _read_text(path: Path, what: str) -> str:
@@ -71,12 +80,25 @@ def _doc_id(rel: Path, taken: set[str]) -> str:
     return doc_id
 
 
-def read_docs(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """(doc id -> text, name -> doc id) for the text files under `folder` (recursively); a file's
-    names are its relative path with and without extension, its file name and its stem."""
+@dataclass
+class UserDocs:
+    texts: dict[str, str]     # doc id -> text
+    names: dict[str, str]     # every name a row may use for a doc (relative path with and without
+                              # extension, file name, stem) -> doc id
+    suffix: dict[str, str]    # doc id -> ".md" | ".txt", the file type it is stored as
+
+    def resolve(self, path: Path, line: int, name: str, field: str) -> str:
+        if name in self.names or name in self.texts:
+            return self.names.get(name, name)
+        raise UserError(f"{path}:{line}: {field} '{name}' is not a file in the docs folder; use a file name "
+                        "from --docs.")
+
+
+def read_docs(folder: Path) -> UserDocs:
+    """The text files under `folder` (recursively; hidden ones skipped, empty ones too)."""
     if not folder.is_dir():
         raise UserError(f"--docs {folder}: not a folder; give a folder of .md/.txt files.")
-    docs, names = {}, {}
+    docs = UserDocs({}, {}, {})
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in DOC_SUFFIXES):
         rel = path.relative_to(folder)
         if any(part.startswith(".") for part in rel.parts):
@@ -84,21 +106,26 @@ def read_docs(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
         text = _read_text(path, "document")
         if not text.strip():
             continue
-        doc_id = _doc_id(rel, set(docs))
-        docs[doc_id] = text
+        doc_id = _doc_id(rel, set(docs.texts))
+        docs.texts[doc_id] = text
+        docs.suffix[doc_id] = DOC_SUFFIXES[path.suffix.lower()]
         for alias in (rel.as_posix(), rel.name, rel.stem, rel.with_suffix("").as_posix()):
-            names.setdefault(alias, doc_id)
-    if not docs:
+            docs.names.setdefault(alias, doc_id)
+    if not docs.texts:
         raise UserError(f"--docs {folder}: no non-empty .md or .txt files found; add the documents there.")
-    return docs, names
+    return docs
 
 
-def read_jsonl(path: Path, what: str) -> list[tuple[int, dict]]:
-    """(line, object) rows of a user JSONL file; a bad line is a UserError naming it."""
+def read_jsonl(path: Path, what: str, allowed: tuple[str, ...]) -> list[tuple[int, dict]]:
+    """(line, object) rows of a user JSONL file; a bad line or an unknown field is a UserError naming it."""
     rows = []
     for number, row, why in parse_jsonl(_read_text(path, what)):
         if row is None:
             raise UserError(f"{path}:{number}: {why}.")
+        unknown = [k for k in row if k not in allowed]
+        if unknown:
+            raise UserError(f"{path}:{number}: unknown field '{unknown[0][:60]}'; a row of the {what} may have "
+                            f"{', '.join(allowed)} (tasks/FORMAT.md).")
         rows.append((number, row))
     if not rows:
         raise UserError(f"{path}: no rows; give one JSON object per line.")
@@ -111,116 +138,139 @@ def _field(path: Path, line: int, row: dict, name: str, kind: type, default=None
         raise UserError(f"{path}:{line}: missing field '{name}'; every row needs it.")
     if not isinstance(value, kind) or (kind is str and not value.strip()):
         raise UserError(f"{path}:{line}: field '{name}' must be a non-empty {kind.__name__}, got {json_type(value)}.")
-    if kind is list and not all(isinstance(v, str) for v in value):
-        raise UserError(f"{path}:{line}: field '{name}' must be a list of strings.")
+    if kind is list and not all(isinstance(v, str) and v.strip() for v in value):
+        raise UserError(f"{path}:{line}: field '{name}' must be a list of non-empty strings.")
     return value
 
 
-def read_train(path: Path) -> list[dict]:
-    """Training pairs in the Alpaca shape; {"question", "answer"} rows are accepted too."""
-    pairs = []
-    for line, row in read_jsonl(path, "training file"):
+def _optional(path: Path, line: int, row: dict, name: str, kind: type) -> dict:
+    """{name: value} when the row has the field (checked), else {}: absent fields stay absent."""
+    return {name: _field(path, line, row, name, kind)} if name in row else {}
+
+
+def _ids(path: Path, line: int, row: dict, seen: dict[str, int]) -> dict:
+    if "id" not in row:
+        return {}
+    given = row["id"]
+    row_id = str(given) if isinstance(given, int) and not isinstance(given, bool) else _field(path, line, row, "id", str)
+    if row_id in seen:
+        raise UserError(f"{path}:{line}: duplicate id '{row_id}' (also line {seen[row_id]}); ids must be unique.")
+    seen[row_id] = line
+    return {"id": row_id}
+
+
+def read_train(path: Path, docs: UserDocs) -> list[dict]:
+    """Training pairs in the Alpaca shape ({"question", "answer"} rows are accepted too), with
+    their optional id and doc_ids kept."""
+    pairs, seen = [], {}
+    for line, row in read_jsonl(path, "training file", TRAIN_FIELDS):
         if "instruction" not in row and "question" in row:
-            row = {"instruction": row["question"], "input": "", "output": row.get("answer")}
+            if "output" in row:
+                raise UserError(f"{path}:{line}: a row has either instruction/output or question/answer; "
+                                "not both.")
+            row = {**{k: v for k, v in row.items() if k not in ("question", "answer")},
+                   "instruction": row["question"], "output": row.get("answer")}
         extra = row.get("input", "")  # may be empty: most pairs have no separate input
         if not isinstance(extra, str):
             raise UserError(f"{path}:{line}: field 'input' must be a string, got {json_type(extra)}.")
-        pairs.append({"instruction": _field(path, line, row, "instruction", str), "input": extra,
-                      "output": _field(path, line, row, "output", str)})
+        pair = {**_ids(path, line, row, seen), "instruction": _field(path, line, row, "instruction", str),
+                "input": extra, "output": _field(path, line, row, "output", str)}
+        if "doc_ids" in row:
+            pair["doc_ids"] = [docs.resolve(path, line, n, "doc_ids names")
+                               for n in _field(path, line, row, "doc_ids", list)]
+        pairs.append(pair)
     return pairs
 
 
-QUESTION_WORDS = {"what", "which", "when", "where", "who", "whom", "whose", "why", "how", "does", "did",
-                  "the", "are", "was", "were", "can", "for", "with", "about", "many", "much", "there"}
+def _given_sources(qa: Path, line: int, row: dict, docs: UserDocs) -> list[str] | None:
+    """The gold sources the row gives ("sources": [...] or "source": "..."), as doc ids; None when it gives none."""
+    if "source" in row and "sources" in row:
+        raise UserError(f"{qa}:{line}: the row has both 'source' and 'sources'; keep one.")
+    if "source" in row:
+        names = [_field(qa, line, row, "source", str)]
+    elif "sources" in row:
+        names = _field(qa, line, row, "sources", list, [])
+    else:
+        return None
+    return list(dict.fromkeys(docs.resolve(qa, line, n, "source") for n in names))
 
 
-def _words(text: str) -> set[str]:
-    """Crude content words: the first 4 letters of each word longer than 2 that is not a
-    question word ("returns" and "return" meet), plus each CJK character (no spaces in Chinese)."""
-    words = set()
-    for word in re.findall(r"\w+", _norm(text)):
-        if word.isascii():
-            if len(word) > 2 and word not in QUESTION_WORDS:
-                words.add(word[:4])
-        else:
-            words.update(c for c in word if not c.isascii())
-    return words
-
-
-def _overlap(question: str, text: str) -> float:
-    """Share of the question's content words that `text` also has (0..1)."""
-    words = _words(question)
-    return len(words & _words(text)) / len(words) if words else 0.0
-
-
-def gold_sources(question: str, answers: list[str], docs: dict[str, str]) -> list[str]:
-    """The doc that holds the answer: among docs containing it, the one sharing most question words."""
-    wanted = [_norm(a) for a in answers if _norm(a)]
-    holders = [d for d, text in docs.items() if any(a in _norm(text) for a in wanted)]
-    if len(holders) <= 1:
-        return holders
-    return [max(holders, key=lambda d: _overlap(question, docs[d]))]  # ties: first id, deterministic
-
-
-def seen_in_training(question: str, answers: list[str], train: list[dict]) -> bool:
-    """A guess: whether a training pair states this fact. Its output holds the answer and it is
-    about the same thing (30% of the question's content words appear in the pair)."""
-    wanted = [_norm(a) for a in answers if _norm(a)]
-    for pair in train:
-        text = " ".join((pair["instruction"], pair["input"], pair["output"]))
-        if any(a in _norm(pair["output"]) for a in wanted) and _overlap(question, text) >= 0.3:
-            return True
-    return False
-
-
-def detect_language(docs: dict[str, str]) -> str:
-    """"zh" when at least a fifth of the letters are CJK ideographs, else "en"."""
-    text = "".join(docs.values())[:200_000]
-    letters = [c for c in text if c.isalpha()]
-    cjk = sum(1 for c in letters if "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf")
-    return "zh" if letters and cjk / len(letters) >= 0.2 else "en"
-
-
-def build_questions(qa: Path, docs: dict[str, str], names: dict[str, str],
-                    train: list[dict]) -> tuple[list[dict], int]:
-    """test.jsonl rows from the user's QA file; returns (rows, how many sources were filled)."""
-    rows, filled, seen_ids = [], 0, {}
-    for line, row in read_jsonl(qa, "QA file"):
+def build_questions(qa: Path, docs: UserDocs, train: list[dict]) -> list[dict]:
+    """test.jsonl rows from the user's QA file: every known field kept, golds and kinds inferred
+    only where missing (and listed in the row's "inferred")."""
+    rows, seen = [], {}
+    finder = None
+    for line, row in read_jsonl(qa, "QA file", QA_FIELDS):
         question = _field(qa, line, row, "question", str)
         answer = _field(qa, line, row, "answer", str)
         aliases = _field(qa, line, row, "aliases", list, [])
         kind = row.get("kind")
-        if kind not in (None, "seen", "docs_only", "general"):
+        if kind is not None and kind not in ("seen", "docs_only", "general"):
             raise UserError(f"{qa}:{line}: kind '{kind}' is not one of seen, docs_only, general.")
-        if "sources" in row:
-            sources = []
-            for name in _field(qa, line, row, "sources", list):
-                if name not in names and name not in docs:
-                    raise UserError(f"{qa}:{line}: source '{name}' is not a file in the docs folder; "
-                                    "use a file name from --docs.")
-                sources.append(names.get(name, name))
-        elif kind == "general":
-            sources = []
-        else:
-            sources = gold_sources(question, [answer, *aliases], docs)
-            if not sources:
-                raise UserError(f"{qa}:{line}: no document contains the answer '{answer}'; add \"sources\": "
-                                "[file names] or \"kind\": \"general\" to this row.")
-            filled += 1
-        if kind is None:
+        inferred = list(_field(qa, line, row, "inferred", list, []))
+        sources = _given_sources(qa, line, row, docs)
+        if sources is None:
+            if kind == "general":
+                sources = []
+            else:
+                finder = finder or GoldFinder(docs.texts)
+                sources = finder.gold(question, [answer, *aliases])
+                if not sources:
+                    raise UserError(f"{qa}:{line}: no document contains the answer '{answer[:80]}'; add "
+                                    "\"source\": \"<file name>\" or \"kind\": \"general\" to this row.")
+                inferred.append("sources")
+        if kind is None and not train:
+            kind = "docs_only"  # without training pairs no fact can be seen in training: not a guess
+        elif kind is None:
             kind = "seen" if seen_in_training(question, [answer, *aliases], train) else "docs_only"
-        qid = str(row.get("id", f"q{line}"))
-        if qid in seen_ids:
-            raise UserError(f"{qa}:{line}: duplicate id '{qid}' (also line {seen_ids[qid]}); ids must be unique.")
-        seen_ids[qid] = line
-        rows.append({"id": qid, "question": question, "answer": answer, "aliases": aliases,
-                     "sources": sources, "kind": kind})
-    return rows, filled
+            inferred.append("kind")
+        out = {"id": _ids(qa, line, row, seen).get("id", ""), "question": question, "answer": answer,
+               "aliases": aliases, "sources": sources, "kind": kind,
+               **_optional(qa, line, row, "evidence", str)}
+        if inferred:
+            out["inferred"] = list(dict.fromkeys(inferred))
+        rows.append((line, out))
+    taken = {r["id"] for _, r in rows if r["id"]}
+    for line, r in rows:  # rows without an id get q<line>, unless a user's id already took it
+        if not r["id"]:
+            r["id"] = next(c for c in (f"q{line}", *(f"q{line}-{n}" for n in range(2, 10 ** 6))) if c not in taken)
+            taken.add(r["id"])
+    return [r for _, r in rows]
+
+
+def read_probes(path: Path) -> tuple[list[dict], str | None]:
+    """The user's own probes: a JSONL of questions (probes/questions.jsonl shape) or a folder
+    holding questions.jsonl and/or heldout.txt. Returns (rows, held-out text)."""
+    if path.is_dir():
+        questions, heldout = path / "questions.jsonl", path / "heldout.txt"
+        if not questions.is_file() and not heldout.is_file():
+            raise UserError(f"--probes {path}: the folder has neither questions.jsonl nor heldout.txt; add one.")
+        rows = _probe_rows(questions) if questions.is_file() else []
+        return rows, _read_text(heldout, "held-out text") if heldout.is_file() else None
+    return _probe_rows(path), None
+
+
+def _probe_rows(path: Path) -> list[dict]:
+    rows, seen = [], {}
+    for line, row in read_jsonl(path, "probe file", PROBE_FIELDS):
+        out = {**_ids(path, line, row, seen), "question": _field(path, line, row, "question", str),
+               "answer": _field(path, line, row, "answer", str)}
+        for name, kind in (("aliases", list), ("choices", list), ("sources", list), ("kind", str),
+                           ("topic", str), ("evidence", str)):
+            out.update(_optional(path, line, row, name, kind))
+        out.setdefault("id", f"p{line}")
+        rows.append(out)
+    return rows
 
 
 def make_suite(name: str, docs_dir: Path, qa: Path, train_file: Path | None, language: str | None,
-               out: Path, force: bool) -> NewSuiteReport:
+               out: Path, force: bool, probes: str = "general", heldout: Path | None = None) -> NewSuiteReport:
     """Build suite `name` under `out` from user files; see the `suites new` command.
+
+    Args:
+        probes: "general" (the bundled general probes of the suite's language), "none", or the
+            path of the user's own probes (read_probes).
+        heldout: a text file of held-out domain text (heldout.txt: domain perplexity).
 
     Raises:
         UserError: a bad name, input file or row, or an existing suite without `force`.
@@ -234,29 +284,53 @@ def make_suite(name: str, docs_dir: Path, qa: Path, train_file: Path | None, lan
     dest = out / name
     if dest.exists() and not force:
         raise UserError(f"{dest} already exists; pass --force to replace it or choose another name.")
-    docs, names = read_docs(docs_dir)
-    train = read_train(train_file) if train_file else []
-    questions, filled = build_questions(qa, docs, names, train)
-    language = language or detect_language(docs)
-    parts = ["docs", "test"] + (["train"] if train else [])
+    docs = read_docs(docs_dir)
+    train = read_train(train_file, docs) if train_file else []
+    questions = build_questions(qa, docs, train)
+    own_probes, general_text = read_probes(Path(probes)) if probes not in ("general", "none") else ([], None)
+    domain_text = _read_text(heldout, "held-out text") if heldout else None
+    language = language or detect_language(docs.texts)
+    parts = ["docs", "test"] + (["train"] if train else []) + (["heldout"] if domain_text else []) \
+        + (["probes"] if own_probes or general_text else [])
     card = {"name": name, "version": "1.0.0", "language": language,
             "description": f"Built by `rightfit suites new` from {docs_dir} and {qa.name}.",
             "generator": {"tool": "rightfit suites new", "docs": str(docs_dir), "qa": str(qa),
                           **({"train": str(train_file)} if train_file else {})},
-            "parts": parts}
+            "parts": parts, "probes": "suite" if "probes" in parts else probes}
+    files = {"suite.yaml": yaml.safe_dump(card, sort_keys=False, allow_unicode=True),
+             **{f"docs/{d}{docs.suffix[d]}": text for d, text in docs.texts.items()},
+             "test.jsonl": _jsonl(questions), "train.jsonl": _jsonl(train) if train else None,
+             "heldout.txt": domain_text, "probes/questions.jsonl": _jsonl(own_probes) if own_probes else None,
+             "probes/heldout.txt": general_text}
+    _publish(name, out, dest, {k: v for k, v in files.items() if v is not None}, validate_suite)
+    kinds: dict[str, int] = {}
+    for q in questions:
+        kinds[q["kind"]] = kinds.get(q["kind"], 0) + 1
+    first_name = {}  # the relative path of each file is its first name (see read_docs)
+    for orig, doc_id in docs.names.items():
+        first_name.setdefault(doc_id, orig)
+    renamed = {orig: doc_id for doc_id, orig in first_name.items() if Path(orig).with_suffix("").as_posix() != doc_id}
+    inferred = [q.get("inferred", []) for q in questions]
+    return NewSuiteReport(
+        dest, language, len(docs.texts), len(questions),
+        sources_given=sum(1 for q, i in zip(questions, inferred) if q["sources"] and "sources" not in i),
+        sources_inferred=sum("sources" in i for i in inferred), kinds_inferred=sum("kind" in i for i in inferred),
+        train=len(train), kinds=kinds,
+        probes=f"suite ({len(own_probes)} questions)" if "probes" in parts else probes, renamed_docs=renamed)
+
+
+def _publish(name: str, out: Path, dest: Path, files: dict[str, str], validate) -> None:
+    """Write `files` (relative path -> text) into a temporary folder under `out`, validate it as
+    a suite and rename it to `dest`; on any failure nothing is left behind."""
     check_writable_folder(out, f"--out {out}")
     made = [p for p in (out, *out.parents) if not p.exists()]  # removed again if the suite is not written
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=out))
     published = False
     try:
-        atomic_write(tmp / "suite.yaml", yaml.safe_dump(card, sort_keys=False, allow_unicode=True))
-        for doc_id, text in docs.items():
-            atomic_write(tmp / "docs" / f"{doc_id}.md", text)
-        atomic_write(tmp / "test.jsonl", _jsonl(questions))
-        if train:
-            atomic_write(tmp / "train.jsonl", _jsonl(train))
-        problems = validate_suite(tmp)
+        for rel, text in files.items():
+            atomic_write(tmp / rel, text)
+        problems = validate(tmp)
         if problems:
             raise UserError(f"the new suite would be invalid: {str(problems[0]).replace(str(tmp), str(dest))}; "
                             "fix the input files.")
@@ -271,15 +345,6 @@ def make_suite(name: str, docs_dir: Path, qa: Path, train_file: Path | None, lan
                     folder.rmdir()
                 except OSError:
                     break
-    kinds: dict[str, int] = {}
-    for q in questions:
-        kinds[q["kind"]] = kinds.get(q["kind"], 0) + 1
-    # the relative path of each file is its first name (see read_docs)
-    files = {}
-    for orig, doc_id in names.items():
-        files.setdefault(doc_id, orig)
-    renamed = {orig: doc_id for doc_id, orig in files.items() if Path(orig).with_suffix("").as_posix() != doc_id}
-    return NewSuiteReport(dest, language, len(docs), len(questions), filled, len(train), kinds, renamed)
 
 
 def _jsonl(rows: list[dict]) -> str:

@@ -17,17 +17,21 @@ LANGUAGES = ("en", "zh")
 
 # field -> (type, required). "text": non-empty string; "str": any string; "list": list of
 # non-empty strings. Optional fields missing from a row get "" or [] so consumers can rely on them.
+# "evidence": the passage of a source doc that states the answer, verbatim (checked when given);
+# "inferred": the fields `suites new` guessed rather than read from the user (INFERABLE).
 QUESTION_ROW = {"id": ("text", True), "question": ("text", True), "answer": ("text", True),
-                "aliases": ("list", False), "sources": ("list", True), "kind": ("text", True)}
+                "aliases": ("list", False), "sources": ("list", True), "kind": ("text", True),
+                "evidence": ("str", False), "inferred": ("list", False)}
 ROWS = {
     "train.jsonl": {"instruction": ("text", True), "input": ("str", False), "output": ("text", True),
                     "id": ("text", False), "doc_ids": ("list", False)},
     "test.jsonl": QUESTION_ROW,
     "updates/test_updated.jsonl": QUESTION_ROW,
     "probes/questions.jsonl": {**QUESTION_ROW, "sources": ("list", False), "kind": ("text", False),
-                               "choices": ("list", False)},
+                               "choices": ("list", False), "topic": ("text", False)},
     "canaries.jsonl": {"id": ("text", True), "prefix": ("text", True), "secret": ("text", True)},
 }
+INFERABLE = ("sources", "kind")  # what `suites new` may fill in for a question
 KINDS = {"test.jsonl": ("seen", "docs_only", "general"),
          "updates/test_updated.jsonl": ("updated", "unchanged"),
          "probes/questions.jsonl": ("general",)}
@@ -39,6 +43,9 @@ CARD = {"name": ("text", True), "version": ("text", True), "language": ("text", 
         "generator": ("mapping", False), "parts": ("list", False), "style": ("mapping", False),
         "system": ("str", False), "answers": ("text", False), "max_new_tokens": ("int", False),
         "probes": ("text", False)}
+# where a suite's general probes come from (card `probes`): its own probes/ folder, the bundled
+# general-knowledge set of its language or of a named one (tasks/general-probes/), or none
+PROBE_SOURCES = ("suite", "general", "general-en", "general-zh", "none")
 ANSWER_STYLES = ("short", "free")  # a short fact (exact match) or a free-form reply (the reference contained)
 STYLE = {"description": ("str", False), "starts_with": ("text", False), "ends_with": ("text", False),
          "required_terms": ("list", False), "forbidden_terms": ("list", False)}
@@ -80,15 +87,22 @@ def _check_fields(data: dict, spec: dict, say) -> dict:
     return clean
 
 
-def check_rows(reader: SuiteReader, rel: str, rows: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
-    """Check each row of a JSONL part against its shape; return (line, row with defaults)."""
-    spec, kinds = ROWS[rel], KINDS.get(rel)
+def check_rows(reader: SuiteReader, rel: str, rows: list[tuple[int, dict]],
+               shape: str | None = None) -> list[tuple[int, dict]]:
+    """Check each row of a JSONL part against its shape; return (line, row with defaults).
+
+    Args:
+        shape: the ROWS entry the file follows when its path is not that entry's (a bundled
+            probe set's questions.jsonl has the shape of probes/questions.jsonl).
+    """
+    rel_shape = shape or rel
+    spec, kinds = ROWS[rel_shape], KINDS.get(rel_shape)
     clean_rows, seen_ids = [], {}
     for line, row in rows:
         problems_before = len(reader.problems)
         clean = _check_fields(row, spec, lambda _f, msg, line=line: reader.add(rel, line, msg))
-        if kinds and not clean.get("kind") and rel in DEFAULT_KIND:
-            clean["kind"] = DEFAULT_KIND[rel]
+        if kinds and not clean.get("kind") and rel_shape in DEFAULT_KIND:
+            clean["kind"] = DEFAULT_KIND[rel_shape]
         if kinds and isinstance(clean.get("kind"), str) and clean["kind"] and clean["kind"] not in kinds:
             reader.add(rel, line, f"kind '{clean['kind']}' is not one of {', '.join(kinds)}")
         row_id = clean.get("id")
@@ -96,6 +110,11 @@ def check_rows(reader: SuiteReader, rel: str, rows: list[tuple[int, dict]]) -> l
             if row_id in seen_ids:
                 reader.add(rel, line, f"duplicate id '{row_id}' (also line {seen_ids[row_id]}); ids must be unique")
             seen_ids.setdefault(row_id, line)
+        inferred = clean.get("inferred")
+        if isinstance(inferred, list):
+            for name in inferred:
+                if name not in INFERABLE:
+                    reader.add(rel, line, f"inferred lists '{name}'; only {', '.join(INFERABLE)} can be inferred")
         choices = clean.get("choices")
         if choices and isinstance(choices, list) and clean.get("answer") not in choices:
             reader.add(rel, line, "the answer is not among 'choices'; add it to the choices")
@@ -122,6 +141,9 @@ def check_card(reader: SuiteReader, card: dict) -> dict:
         say("language", f"language '{card['language']}' is not supported; use en or zh")
     if isinstance(card.get("answers"), str) and card["answers"] not in ANSWER_STYLES:
         say("answers", f"answers '{card['answers']}' is not one of {', '.join(ANSWER_STYLES)}")
+    if isinstance(card.get("probes"), str) and card["probes"] not in PROBE_SOURCES:
+        say("probes", f"probes '{card['probes']}' is not one of {', '.join(PROBE_SOURCES)} (suite = the suite's "
+                      "own probes/ folder, general = the bundled probes of its language)")
     if isinstance(card.get("parts"), list):
         for part in card["parts"]:
             if isinstance(part, str) and part not in PARTS:
@@ -138,6 +160,11 @@ def check_card(reader: SuiteReader, card: dict) -> dict:
         if both:
             say("style", f"style: '{sorted(both)[0]}' is both required and forbidden")
     return clean
+
+
+def _squash(text: str) -> str:
+    """Whitespace runs as one space: evidence quoted from a wrapped page still matches it."""
+    return " ".join(text.split())
 
 
 def _strings(value) -> list[str]:
@@ -170,6 +197,11 @@ def check_links(reader: SuiteReader, parts: dict) -> None:
                                           f"it must be a file name (without extension) in docs/")
             if key == "sources" and not row[key] and row.get("kind") in ("seen", "docs_only", "updated"):
                 reader.add(rel, line, "sources is empty; list the doc id(s) that hold the answer")
+            evidence = _squash(row.get("evidence") or "")
+            cited = [known[d] for d in row.get("sources", []) if known.get(d) is not None]
+            if evidence and cited and not any(evidence in _squash(text) for _, text in cited):
+                reader.add(rel, line, "the evidence is not in its source doc(s); quote the passage verbatim "
+                                      "or fix sources")
     if not parts["train"] and any(row["kind"] == "seen" for _, row in parts["test"]):
         line = next(line for line, row in parts["test"] if row["kind"] == "seen")
         reader.add("test.jsonl", line, "kind 'seen' needs the fact in train.jsonl, but the suite has no "

@@ -21,12 +21,15 @@ class ModelCandidate:
         shots: few-shot (question, answer) pairs shown before every question (prompt-only).
         seed: sampling seed.
         system: the system message (harness.modeling.prompts.system_message).
+        index_cache: the cache folder where with_docs keeps the indexes it builds (None: in memory).
     """
 
     def __init__(self, name: str, model: Any, tokenizer: Any, retriever: Any = None, rag: Any = None,
-                 shots: list[tuple[str, str]] | None = None, seed: int = 0, system: str = ""):
+                 shots: list[tuple[str, str]] | None = None, seed: int = 0, system: str = "",
+                 index_cache: str | None = None):
         self.name, self.model, self.tokenizer = name, model, tokenizer
         self.retriever, self.rag, self.shots, self.seed, self.system = retriever, rag, shots or [], seed, system
+        self.index_cache = index_cache
         self.prompter = Prompter(tokenizer, system)
 
     def answer(self, questions: list[str], decode: Any) -> list[Answer]:
@@ -52,9 +55,14 @@ class ModelCandidate:
         """RAG re-indexes the new knowledge base; weights are never retrained here."""
         if self.retriever is None:
             return self
-        from harness.retrieval.retriever import Retriever
-        return ModelCandidate(self.name, self.model, self.tokenizer, Retriever.build(docs, self.tokenizer, self.rag),
-                              self.rag, self.shots, self.seed, self.system)
+        if self.index_cache:
+            from harness.cache import index_for
+            index = index_for(docs, self.rag, self.index_cache)[0]
+        else:
+            from harness.retrieval.retriever import Retriever
+            index = Retriever.build(docs, self.rag)
+        return ModelCandidate(self.name, self.model, self.tokenizer, index, self.rag, self.shots, self.seed,
+                              self.system, self.index_cache)
 
     def language_model(self) -> tuple[Any, Any]:
         return self.model, self.tokenizer
@@ -63,4 +71,5 @@ class ModelCandidate:
 def candidate_for(name: str, model: Any, tokenizer: Any, ctx: Any, **kw: Any) -> ModelCandidate:
     """The ModelCandidate of a build context: its seed and its run's system message filled in."""
     from harness.modeling.prompts import system_message
-    return ModelCandidate(name, model, tokenizer, seed=ctx.seed, system=system_message(ctx.suite, ctx.config), **kw)
+    return ModelCandidate(name, model, tokenizer, seed=ctx.seed, system=system_message(ctx.suite, ctx.config),
+                          index_cache=getattr(ctx.config, "cache_dir", None), **kw)

@@ -36,17 +36,16 @@ class RagLora:
     def build(self, ctx: BuildContext) -> dict:
         from harness.techniques.finetune import build_adapter
         from harness.techniques.rag import build_index
-        index = build_index(ctx)
-        return {**build_adapter(ctx, four_bit=False, retriever=index), "chunks": len(index.chunks),
-                "bm25_backend": index.bm25_backend}
+        index, fields = build_index(ctx)
+        return {**build_adapter(ctx, four_bit=False, retriever=index), **fields}
 
     def load(self, artifact_dir: Path, ctx: BuildContext):
         from harness.retrieval.retriever import Retriever
         from harness.techniques.candidate import candidate_for
         from harness.techniques.finetune import load_adapter
         model, tokenizer = load_adapter(artifact_dir, ctx, four_bit=False)
-        return candidate_for(self.name, model, tokenizer, ctx, retriever=Retriever.load(artifact_dir / "index"),
-                             rag=ctx.config.rag)
+        return candidate_for(self.name, model, tokenizer, ctx,
+                             retriever=Retriever.load(artifact_dir / "index", ctx.config.rag), rag=ctx.config.rag)
 
 
 TECHNIQUE = RagLora()
