@@ -61,12 +61,12 @@ def test_changing_top_k_reuses_the_index(tmp_path, models, monkeypatch, retrieve
 
 
 def test_the_index_key_follows_what_builds_the_index(tmp_path, models):
-    from harness import cache
+    from harness.retrieval import index_cache
     from harness.suites import load_suite
     docs = load_suite(SUITE).docs
 
     def key(*overrides: str, docs=docs) -> str:
-        return cache.index_key(docs, _ctx(tmp_path, models[0], *overrides).config.rag)
+        return index_cache.index_key(docs, _ctx(tmp_path, models[0], *overrides).config.rag)
     base = key("rag.retriever=hybrid")
     assert key("rag.retriever=hybrid", "rag.top_k=5", "rag.fusion=rrf", "rag.hybrid_bm25_weight=0.7",
                "rag.train_with_context=false") == base

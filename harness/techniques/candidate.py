@@ -56,7 +56,7 @@ class ModelCandidate:
         if self.retriever is None:
             return self
         if self.index_cache:
-            from harness.cache import index_for
+            from harness.retrieval.index_cache import index_for
             index = index_for(docs, self.rag, self.index_cache)[0]
         else:
             from harness.retrieval.retriever import Retriever

@@ -54,13 +54,13 @@ SETTINGS = {"rag": (RagConfig, field(default_factory=RagConfig, metadata={"help"
 
 def build_index(ctx: BuildContext) -> tuple[Any, dict]:
     """The suite's documents chunked and indexed into ctx.out_dir/index, read from the index cache
-    when the same documents were indexed the same way before (harness.cache.index_for: the key
+    when the same documents were indexed the same way before (harness.retrieval.index_cache.index_for: the key
     is what builds the index, never rag.top_k or the model).
 
     Returns:
         (the Retriever, record fields: chunks, bm25_backend, index_key, index_cache_hit, index_seconds).
     """
-    from harness.cache import index_for, link_tree
+    from harness.retrieval.index_cache import index_for, link_tree
     index, folder, info = index_for(ctx.suite.docs, ctx.config.rag, ctx.config.cache_dir)
     if folder is None:  # another process is writing the cached copy: this artifact keeps its own
         index.save(ctx.out_dir / "index")
