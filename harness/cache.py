@@ -117,10 +117,16 @@ def _alternatives(technique: Any, ctx: BuildContext, phase: str) -> list[tuple[s
             tries.append((f"train.batch_size={train.batch_size // 2}", {"batch_size": train.batch_size // 2}, technique))
         if train.seq_len > 128:
             tries.append((f"train.seq_len={train.seq_len // 2}", {"seq_len": train.seq_len // 2}, technique))
-        if bf16_kernels() and train.precision != "bf16" and technique.name in ("full", "distill", "distill_control"):
+        held = technique.memory(ctx)
+        if bf16_kernels() and train.precision != "bf16" and any(h.method == "full" for h in held):
             tries.append(("train.precision=bf16", {"precision": "bf16"}, technique))
-        if technique.name in ("lora", "full") and "qlora" in REGISTRY:
-            tries.append(("the qlora candidate instead", {}, REGISTRY["qlora"]))
+        # the technique that trains the same base in 4 bits (LoRA or full fine-tuning -> QLoRA)
+        four_bit = [h._replace(method="qlora4") if h.model == ctx.base_model and h.method in ("full", "lora") else h
+                    for h in held]
+        twin = next((t for t in REGISTRY.values() if four_bit != held and t is not technique
+                     and _holds(t, ctx) == four_bit), None)
+        if twin is not None:
+            tries.append((f"the {twin.name} candidate instead", {}, twin))
         out = []
         for label, change, tech in tries:
             alt = dataclasses.replace(ctx, config=dataclasses.replace(cfg, train=dataclasses.replace(train, **change)))
@@ -137,6 +143,15 @@ def _alternatives(technique: Any, ctx: BuildContext, phase: str) -> list[tuple[s
     if bf16_kernels() and cfg.dtype != "bfloat16":
         tries.append(("dtype=bfloat16", dataclasses.replace(cfg, dtype="bfloat16"), technique))
     return [(label, eval_estimate(tech, dataclasses.replace(ctx, config=alt))["total_gb"]) for label, alt, tech in tries]
+
+
+def _holds(technique: Any, ctx: BuildContext) -> list | None:
+    """What `technique` would hold for `ctx`, or None where it cannot be built for it (a student
+    model missing, say)."""
+    try:
+        return technique.memory(ctx)
+    except UserError:
+        return None
 
 
 def folder_size(path: Path) -> int:

@@ -157,6 +157,27 @@ def test_the_guard_refuses_before_loading_and_names_a_setting_that_fits(tiny, tm
     assert check_memory(full, fixed)["build"]["total_gb"] <= budget  # the named setting does fit
 
 
+def test_the_alternatives_follow_what_a_technique_holds(tiny, tmp_path):
+    from harness.cache import _alternatives
+    from harness.modeling.precision import bf16_kernels
+    from harness.techniques import REGISTRY
+    ctx = _ctx(tiny, tmp_path)  # no student model: distill cannot be built, and is no twin of anything
+    assert "the qlora candidate instead" in [label for label, gb in _alternatives(REGISTRY["lora"], ctx, "build")]
+    ctx = _ctx(tiny, tmp_path, f"student_model={tiny}")
+
+    def labels(name):
+        return [label for label, gb in _alternatives(REGISTRY[name], ctx, "build")]
+    # the base trained in full or through LoRA: QLoRA trains the same base in 4 bits
+    assert "the qlora candidate instead" in labels("full") and "the qlora candidate instead" in labels("lora")
+    # QLoRA already is; a distilled student is not the base; rag_lora's context has no 4-bit twin
+    for name in ("qlora", "distill", "rag_lora"):
+        assert not any("instead" in label for label in labels(name)), name
+    # bf16 weights and optimizer states for whatever is trained in full, where the CPU can
+    for name in ("full", "distill"):
+        assert ("train.precision=bf16" in labels(name)) == bf16_kernels(), name
+    assert "train.precision=bf16" not in labels("lora")
+
+
 def test_evaluation_is_guarded_too(tiny, tmp_path):
     """A technique that trains nothing still loads a model and scores: its evaluation is guarded."""
     from harness.cache import check_memory
