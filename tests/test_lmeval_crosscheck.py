@@ -1,12 +1,14 @@
 """lm-evaluation-harness (the pinned version) on the exported tiny suite agrees with rightfit,
 question by question, and its samples come back into the run as a candidate.
 
-rightfit builds full fine-tuning and LoRA of the committed default base (a 1.15M-parameter Llama)
-on shopco-en-tiny; lm-eval then evaluates the same weights (``pretrained=`` the full model,
-``pretrained=`` base ``,peft=`` the adapter) on the task `rightfit suites export --lm-eval` wrote,
-offline. The two should not differ anywhere: the prompt is the same string, tokenised the same
-way (this tokenizer adds no BOS either way), greedy decoding picks the same tokens, and the answer
-is cut and scored by the same code. What differs is only the batching (lm-eval one question at a
+rightfit builds full fine-tuning and LoRA of the committed default base (a 1.15M-parameter Llama
+with a ChatML template) on shopco-en-tiny; lm-eval then evaluates the same weights
+(``pretrained=`` the full model, ``pretrained=`` base ``,peft=`` the adapter) on the task
+`rightfit suites export --lm-eval --model BASE` wrote, offline, without --apply_chat_template: the
+exported prompts already are the chat-template text rightfit renders for that model. The two
+should not differ anywhere: the prompt is the same string, tokenised the same way (this tokenizer
+adds no BOS either way), greedy decoding picks the same tokens, and the answer is cut at the end
+of turn and scored by the same code. What differs is only the batching (lm-eval one question at a
 time, rightfit 16 left-padded with an attention mask), which could only flip an exact tie between
 two tokens' logits; none occurs here, so every answer text and every exact match must be equal.
 The full fine-tune answers about half the questions right, so agreement on both outcomes is tested.
@@ -36,10 +38,11 @@ def world(tmp_path_factory):
                                     "full,lora", "--run-id", "x", f"runs_dir={root / 'runs'}",
                                     f"cache_dir={root / 'cache'}"])
     assert run.exit_code == 0, run.output + run.stderr
-    export = CliRunner().invoke(main, ["suites", "export", "shopco-en-tiny", "--lm-eval", str(root / "tasks")])
-    assert export.exit_code == 0, export.output + export.stderr
     records = {c: json.loads((root / "runs" / "x" / "records" / f"{c}.json").read_text())
                for c in ("prompt", "full", "lora")}
+    export = CliRunner().invoke(main, ["suites", "export", "shopco-en-tiny", "--lm-eval", str(root / "tasks"),
+                                       "--model", records["full"]["base_model"]])
+    assert export.exit_code == 0, export.output + export.stderr
     return {"root": root, "run": root / "runs" / "x", "records": records}
 
 
@@ -99,7 +102,10 @@ def test_lm_eval_samples_join_the_run_as_a_candidate(world):
     assert mine["comparisons"]["test.em"]["prompt"]["better"] == "full-via-lm-eval"
     # the run's own pairs are unchanged by the import
     assert full["comparisons"]["test.em"]["prompt"] == world["records"]["full"]["comparisons"]["test.em"]["prompt"]
-    assert mine["examples"][0]["prompt"].startswith("Question: ")
+    # lm-eval read the very prompt rightfit rendered in the model's chat template
+    theirs = {e["id"]: e["prompt"] for e in full["examples"] if e["part"] == "test"}
+    assert mine["examples"][0]["prompt"].startswith("<|im_start|>user\n")
+    assert all(e["prompt"] == theirs[e["id"]] for e in mine["examples"] if e["part"] == "test")
     report = CliRunner().invoke(main, ["report", str(world["run"]), "-o", str(world["root"] / "r.html")])
     assert report.exit_code == 0, report.output + report.stderr
     assert "full-via-lm-eval" in (world["root"] / "r.html").read_text()

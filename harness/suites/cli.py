@@ -218,7 +218,7 @@ def new(name: str, docs_dir: Path, qa: Path, train_file: Path | None, probes: st
 @click.argument("suite")
 @click.option("--lm-eval", "lm_eval_dir", required=True, type=click.Path(path_type=Path),
               help="Folder to write the lm-eval task into (as DIR/rightfit_<suite>/; lm-eval's --include_path DIR).")
-@click.option("--model", help="Render the prompts as rightfit prompts this model (a local folder or a cached "
+@click.option("--model", help="Render the prompts as rightfit renders them for this model (a local folder or a cached "
                               "Hugging Face id): its chat template, its end of turn. Default: the plain format of a "
                               "model without a chat template.")
 @click.option("--max-new-tokens", type=click.IntRange(1, 4096), default=None,
