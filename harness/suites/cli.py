@@ -232,7 +232,7 @@ def export(suite: str, lm_eval_dir: Path, model: str | None, max_new_tokens: int
     exact match with rightfit's normalisation, from local files only. Then, offline:
 
     \b
-      rightfit suites export --lm-eval lmeval-tasks shopco-en-tiny
+      rightfit suites export --lm-eval lmeval-tasks shopco-en-tiny [--model MODEL]
       lm-eval run --model hf --model_args pretrained=MODEL[,peft=ADAPTER] \\
           --include_path lmeval-tasks --tasks rightfit_shopco_en_tiny --log_samples --output_path lmeval-out
       rightfit suites import --lm-eval lmeval-out RUN_DIR --name my-model
