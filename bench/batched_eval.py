@@ -40,9 +40,11 @@ def main() -> None:
     model, tok, desc = load_model(args.model, texts)
     candidate = ModelCandidate("prompt", model, tok)
 
+    max_new_tokens = suite.answer_tokens  # as a run decodes this suite (decode.max_new_tokens 0 = the suite's)
+
     def run(batch_size: int):
         cfg = RunConfig()
-        cfg.decode.batch_size = batch_size
+        cfg.decode.batch_size, cfg.decode.max_new_tokens = batch_size, max_new_tokens
         return lambda: score_part(candidate, rows, "test", suite, cfg)
 
     (batched, batched_s), (single, single_s) = interleaved([run(args.batch_size), run(1)], repeats=args.repeats)
@@ -50,7 +52,7 @@ def main() -> None:
     em = [sum(e["scores"]["em"] for e in x) / len(x) for x in (batched, single)]
     tokens = [sum(e["generated_tokens"] for e in x) for x in (batched, single)]
     out = {"model": desc, "suite": args.suite, "questions": len(rows), "batch_size": args.batch_size,
-           "max_new_tokens": RunConfig().decode.max_new_tokens, "timing": f"median of {args.repeats} interleaved runs",
+           "max_new_tokens": max_new_tokens, "timing": f"median of {args.repeats} interleaved runs",
            "batched": {"seconds": batched_s, "questions_per_s": len(rows) / batched_s, "em": em[0],
                        "generated_tokens": tokens[0]},
            "one_at_a_time": {"seconds": single_s, "questions_per_s": len(rows) / single_s, "em": em[1],
