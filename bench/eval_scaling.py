@@ -59,7 +59,8 @@ else:
     res = perplexity(model, tok, tok.decode(ids), max_length=2048, stride=128, batch_size=16, memory_gb=1.0)
     nll, tokens = res.nll, res.tokens
 seconds = time.perf_counter() - start
-peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
+from harness.modeling.memory import peak_memory_mb
+peak = peak_memory_mb()  # the child's whole life: VmHWM, never reset here
 print(json.dumps({"side": side, "dtype": dtype, "threads": threads, "nll": nll, "tokens": tokens,
                   "ppl": math.exp(nll / tokens), "seconds": round(seconds, 2), "peak_mb": round(peak)}))
 """
